@@ -1,0 +1,49 @@
+/* whydenied/run.h - the commands, as main dispatches them, and the
+ * session that scan and pull share: classify every failure, aggregate,
+ * print every requested output, and choose the exit code. */
+#ifndef WHYDENIED_RUN_H
+#define WHYDENIED_RUN_H
+
+#include <stdio.h>
+
+#include "whydenied/config.h"
+#include "whydenied/csvout.h"
+#include "whydenied/report.h"
+#include "whydenied/rules.h"
+#include "whydenied/scan.h"
+
+struct wd_session {
+	const struct wd_config *cfg;
+	struct wd_ruleset *rules;
+	struct wd_matcher *matcher;
+	struct wd_agg *agg;
+	struct wd_verdict *verdict;
+	FILE *events_fp;
+	struct wd_csv events;
+	struct wd_scanner *scanner;
+	size_t warnings;
+	uint64_t max_entries;	/* pull: stop after this many (0: no cap) */
+	/* Optional observer of each failure (pull's step-log marking). */
+	void (*on_failure)(void *ctx, const struct wd_entry *e,
+			   const struct wd_verdict *v);
+	void *on_failure_ctx;
+};
+
+/* Loads the rules (built-in + --rules) into *out; returns 0 or an exit
+ * code, having printed every problem. */
+int wd_load_rules(struct wd_ruleset **out, const struct wd_config *cfg);
+
+/* Prepares a session; returns 0 or an exit code (message printed). */
+int wd_session_begin(struct wd_session *s, const struct wd_config *cfg);
+/* Prints the report and every output; returns the exit code. input_ok
+ * says whether anything could be read. */
+int wd_session_finish(struct wd_session *s, const char *source,
+		      bool input_ok);
+void wd_session_release(struct wd_session *s);
+
+int wd_run_scan(const struct wd_config *cfg);
+int wd_run_pull(const struct wd_config *cfg);
+int wd_run_roles(const struct wd_config *cfg);
+int wd_run_auth(const struct wd_config *cfg);
+
+#endif

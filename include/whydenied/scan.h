@@ -1,0 +1,100 @@
+/* whydenied/scan.h - reads inputs (files, directories, stdin) and pushes
+ * every decoded entry to a callback.
+ *
+ * reader -> framer -> decoder -> on_entry. Bad entries are skipped,
+ * counted by reason and described through on_warning as "FILE:LINE: what";
+ * the rest of the input is still read. Memory does not grow with input size.
+ */
+#ifndef WHYDENIED_SCAN_H
+#define WHYDENIED_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "whydenied/entry.h"
+#include "whydenied/err.h"
+#include "whydenied/framer.h"
+
+#define WD_MAX_INPUT_STATS 10000
+
+enum wd_input_status {
+	WD_INPUT_OK,
+	WD_INPUT_ERROR,		/* could not be opened or read to the end */
+	WD_INPUT_SKIPPED,	/* not JSON (in a directory walk) */
+};
+
+struct wd_input_stat {
+	char *path;
+	enum wd_input_status status;
+	char *message;		/* NULL when OK */
+	bool gzip;
+	bool text;		/* read as a step log (text) */
+	uint64_t bytes;		/* bytes after decompression */
+	uint64_t entries;
+	uint64_t failures;
+	uint64_t skipped;
+};
+
+struct wd_scan_stats {
+	uint64_t bytes;
+	uint64_t entries;	/* decoded entries */
+	uint64_t failures;
+	uint64_t successes;
+	uint64_t skipped;	/* entries or stretches skipped */
+	uint64_t skipped_by[WD_SKIP__COUNT];
+	uint64_t inputs_ok;
+	uint64_t inputs_error;
+	uint64_t inputs_skipped;
+	uint64_t inputs_dropped;	/* not listed: past WD_MAX_INPUT_STATS */
+	struct wd_input_stat *inputs;
+	size_t ninputs;
+	char *first_ts;		/* earliest and latest timestamp seen */
+	char *last_ts;
+};
+
+/* How a non-JSON input is handled. */
+enum wd_input_format {
+	WD_FORMAT_AUTO,
+	WD_FORMAT_JSON,
+	WD_FORMAT_TEXT,
+};
+
+struct wd_scan_ops {
+	/* Every decoded entry (failures and successes); e is borrowed for
+	 * the call. Return <0 to stop the scan. */
+	int (*on_entry)(void *ctx, struct wd_entry *e);
+	/* One line describing a skipped entry or input. */
+	void (*on_warning)(void *ctx, const char *msg);
+};
+
+/* A text (step log) extractor: feeds lines, emits records via on_entry.
+ * Set by the caller; NULL treats text inputs as not JSON. */
+struct wd_text_ops {
+	void *(*begin)(void *tctx, const char *path);
+	int (*line)(void *state, const char *p, size_t n, uint64_t lineno,
+		    int (*emit)(void *sctx, struct wd_entry *e), void *sctx);
+	int (*end)(void *state, int (*emit)(void *sctx, struct wd_entry *e),
+		   void *sctx);
+	void *tctx;
+};
+
+struct wd_scanner;
+
+struct wd_scanner *wd_scanner_new(const struct wd_scan_ops *ops, void *ctx);
+void wd_scanner_free(struct wd_scanner *s);	/* NULL is a no-op */
+
+void wd_scanner_set_format(struct wd_scanner *s, enum wd_input_format f);
+void wd_scanner_set_text(struct wd_scanner *s, const struct wd_text_ops *t);
+
+/* Scans a file, a directory (recursively, sorted) or "-". Problems with
+ * the input are recorded in the stats and reported through on_warning;
+ * returns <0 only when on_entry asked to stop (err filled). */
+int wd_scan_path(struct wd_scanner *s, const char *path, struct wd_err *err);
+
+/* Scans bytes in memory as one input named name. */
+int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
+		size_t n, struct wd_err *err);
+
+const struct wd_scan_stats *wd_scanner_stats(const struct wd_scanner *s);
+
+#endif

@@ -1,0 +1,32 @@
+/* run_scan.c - the scan command: files, directories and stdin. */
+#include "whydenied/run.h"
+
+#include <stdio.h>
+
+int wd_run_scan(const struct wd_config *cfg)
+{
+	struct wd_session s;
+	struct wd_err err;
+	const struct wd_scan_stats *st;
+	size_t i;
+	int ret;
+
+	ret = wd_session_begin(&s, cfg);
+	if (ret) {
+		wd_session_release(&s);
+		return ret;
+	}
+	for (i = 0; i < cfg->args.n; i++) {
+		wd_err_clear(&err);
+		if (wd_scan_path(s.scanner, cfg->args.v[i], &err) < 0) {
+			fprintf(stderr, "whydenied: %s\n", err.msg);
+			break;
+		}
+	}
+	st = wd_scanner_stats(s.scanner);
+	if (st->inputs_ok == 0)
+		fprintf(stderr, "whydenied: nothing could be read\n");
+	ret = wd_session_finish(&s, "scan", st->inputs_ok > 0);
+	wd_session_release(&s);
+	return ret;
+}

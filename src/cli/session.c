@@ -1,0 +1,209 @@
+/* session.c - what scan and pull share (see whydenied/run.h). */
+#include "whydenied/run.h"
+#include "whydenied/events.h"
+#include "whydenied/roles.h"
+#include "whydenied/text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int on_entry(void *ctx, struct wd_entry *e)
+{
+	struct wd_session *s = ctx;
+
+	if (!e->failure) {
+		wd_agg_success(s->agg, e);
+		return 0;
+	}
+	if (!wd_agg_wanted(s->agg, e)) {
+		wd_agg_filtered(s->agg);
+		return 0;
+	}
+	wd_matcher_classify(s->matcher, e, s->verdict);
+	wd_agg_add(s->agg, e, s->verdict);
+	if (s->on_failure)
+		s->on_failure(s->on_failure_ctx, e, s->verdict);
+	if (s->events_fp)
+		wd_events_row(&s->events, e, s->verdict, s->cfg->redact);
+	return 0;
+}
+
+static void on_warning(void *ctx, const char *msg)
+{
+	struct wd_session *s = ctx;
+
+	s->warnings++;
+	if (s->cfg->quiet || s->warnings > s->cfg->max_warnings)
+		return;
+	fputs("whydenied: ", stderr);
+	wd_put_safe(stderr, msg);
+	fputc('\n', stderr);
+}
+
+static const struct wd_scan_ops scan_ops = { on_entry, on_warning };
+
+int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->cfg = cfg;
+	ret = wd_load_rules(&s->rules, cfg);
+	if (ret)
+		return ret;
+	wd_roles_attach(s->rules);
+	s->matcher = wd_matcher_new(s->rules);
+	s->agg = wd_agg_new(cfg);
+	s->verdict = wd_xmalloc(sizeof(*s->verdict));
+	s->scanner = wd_scanner_new(&scan_ops, s);
+	wd_scanner_set_format(s->scanner, (enum wd_input_format)
+			      cfg->input_format);
+	wd_scanner_set_text(s->scanner, wd_text_ops());
+	if (cfg->events_csv) {
+		s->events_fp = strcmp(cfg->events_csv, "-") == 0 ? stdout :
+			       fopen(cfg->events_csv, "w");
+		if (s->events_fp == NULL) {
+			fprintf(stderr, "whydenied: cannot write '%s': %s\n",
+				cfg->events_csv, strerror(errno));
+			return WD_EXIT_USAGE;
+		}
+		wd_csv_init(&s->events, s->events_fp);
+		wd_events_begin(&s->events);
+	}
+	return 0;
+}
+
+void wd_session_release(struct wd_session *s)
+{
+	if (s->events_fp && s->events_fp != stdout)
+		fclose(s->events_fp);
+	s->events_fp = NULL;
+	wd_scanner_free(s->scanner);
+	wd_agg_free(s->agg);
+	wd_matcher_free(s->matcher);
+	wd_ruleset_free(s->rules);
+	free(s->verdict);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool use_color(const struct wd_config *cfg, bool tty)
+{
+	const char *nc = getenv("NO_COLOR");
+	const char *term = getenv("TERM");
+
+	if (cfg->color == WD_COLOR_NEVER)
+		return false;
+	if (cfg->color == WD_COLOR_ALWAYS)
+		return true;
+	if (nc && *nc)
+		return false;
+	if (term && strcmp(term, "dumb") == 0)
+		return false;
+	return tty;
+}
+
+static int write_file(const char *path, const struct wd_report *r,
+		      int (*fn)(FILE *, const struct wd_report *))
+{
+	FILE *fp = fopen(path, "w");
+	int ret;
+
+	if (fp == NULL) {
+		fprintf(stderr, "whydenied: cannot write '%s': %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	ret = fn(fp, r);
+	if (fclose(fp) != 0)
+		ret = -1;
+	if (ret < 0)
+		fprintf(stderr, "whydenied: error writing '%s'\n", path);
+	return ret;
+}
+
+static void limit_hit(void *ctx, const char *rule, unsigned long hits)
+{
+	(void)ctx;
+	fprintf(stderr, "whydenied: rule '%s': its regex hit the PCRE2 match "
+		"limit on %lu value%s and did not match them\n", rule, hits,
+		hits == 1 ? "" : "s");
+}
+
+int wd_session_finish(struct wd_session *s, const char *source, bool input_ok)
+{
+	const struct wd_config *cfg = s->cfg;
+	const struct wd_scan_stats *st = wd_scanner_stats(s->scanner);
+	struct wd_report *r;
+	struct wd_print_opts po;
+	const char *summary = getenv("GITHUB_STEP_SUMMARY");
+	const char *gha = getenv("GITHUB_ACTIONS");
+	int out = 0, ret = WD_EXIT_OK;
+	size_t i;
+
+	if (s->events_fp) {
+		if (s->events.failed || (s->events_fp != stdout &&
+					 fclose(s->events_fp) != 0)) {
+			fprintf(stderr, "whydenied: error writing '%s'\n",
+				cfg->events_csv);
+			out = -1;
+		}
+		s->events_fp = NULL;
+	}
+	wd_matcher_limit_hits(s->matcher, limit_hit, NULL);
+	if (s->warnings > cfg->max_warnings && !cfg->quiet)
+		fprintf(stderr, "whydenied: %zu more warning%s not shown "
+			"(--max-warnings)\n", s->warnings - cfg->max_warnings,
+			s->warnings - cfg->max_warnings == 1 ? "" : "s");
+	r = wd_agg_finish(s->agg, st, wd_ruleset_count(s->rules), source);
+	po.terminal = isatty(STDOUT_FILENO);
+	po.color = use_color(cfg, po.terminal);
+	switch (cfg->format) {
+	case WD_OUT_JSON:
+		out |= wd_print_json(stdout, r);
+		break;
+	case WD_OUT_MARKDOWN:
+		out |= wd_print_markdown(stdout, r);
+		break;
+	default:
+		out |= wd_print_text(stdout, r, &po);
+	}
+	if (cfg->csv)
+		out |= write_file(cfg->csv, r, wd_print_csv);
+	if (cfg->json)
+		out |= write_file(cfg->json, r, wd_print_json);
+	if (cfg->markdown)
+		out |= write_file(cfg->markdown, r, wd_print_markdown);
+	if (summary && *summary && cfg->step_summary) {
+		FILE *fp = fopen(summary, "a");
+
+		if (fp == NULL || wd_print_markdown(fp, r) < 0 ||
+		    fclose(fp) != 0) {
+			fprintf(stderr, "whydenied: cannot append to "
+				"GITHUB_STEP_SUMMARY '%s'\n", summary);
+			out = -1;
+		}
+	}
+	if (gha && strcmp(gha, "true") == 0)
+		wd_print_annotations(stderr, r, 10);
+	if (!input_ok)
+		ret = WD_EXIT_INPUT;
+	else if (cfg->strict && (st->skipped || st->inputs_error ||
+				 st->inputs_skipped))
+		ret = WD_EXIT_INPUT;
+	else if (out < 0)
+		ret = WD_EXIT_INPUT;
+	else if (cfg->fail_on >= 0) {
+		for (i = 0; i < r->n; i++)
+			if (cfg->fail_on == 0 ||
+			    (int)r->findings[i].level >= cfg->fail_on - 1)
+				ret = WD_EXIT_FINDINGS;
+	}
+	if (cfg->fail_on >= 0 && ret == WD_EXIT_OK && r->n < r->total) {
+		/* --top hid some causes: they still count for --fail-on. */
+		(void)0;
+	}
+	wd_report_free(r);
+	return ret;
+}

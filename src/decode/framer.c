@@ -1,0 +1,537 @@
+/* framer.c - finds LogEntry objects in a JSON byte stream (see
+ * whydenied/framer.h).
+ *
+ * One pass, one byte of state per nesting level, no recursion. Strings are
+ * skipped with a table lookup per byte; only the bytes of an entry being
+ * captured are copied, and only when the entry spans input chunks.
+ */
+#include "whydenied/framer.h"
+#include "whydenied/buf.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STACK_MAX 130	/* container types tracked; deeper is only counted */
+#define KEY_MAX 32
+#define META_MAX 4096
+
+static const char *const skip_names[WD_SKIP__COUNT] = {
+	[WD_SKIP_SYNTAX] = "syntax",
+	[WD_SKIP_TRUNCATED] = "truncated",
+	[WD_SKIP_TOO_LARGE] = "too_large",
+	[WD_SKIP_TOO_DEEP] = "too_deep",
+	[WD_SKIP_NOT_OBJECT] = "not_object",
+	[WD_SKIP_NOT_JSON] = "not_json",
+	[WD_SKIP_ENCODING] = "encoding",
+	[WD_SKIP_NOT_ENTRY] = "not_entry",
+};
+
+const char *wd_skip_name(enum wd_skip r)
+{
+	if ((int)r < 0 || r >= WD_SKIP__COUNT)
+		return "unknown";
+	return skip_names[r];
+}
+
+struct wd_framer {
+	const struct wd_framer_ops *ops;
+	void *ctx;
+
+	uint64_t line;
+	uint64_t offset;	/* of the chunk being fed */
+	uint64_t values;	/* top-level values seen */
+	unsigned depth;
+	char stack[STACK_MAX];
+	bool in_str;
+	bool esc;
+	bool at_bol;
+	bool bom_checked;
+	bool skip_line;		/* garbage at top level: skip to newline */
+
+	/* Top-level object state (keys at depth 1). */
+	bool top_obj;
+	bool expect_key;
+	bool in_key;
+	bool value_pending;
+	char key[KEY_MAX + 1];
+	size_t key_len;
+	bool key_trunc;
+	bool in_meta;		/* capturing a nextPageToken-like value */
+	struct wd_buf meta;
+
+	/* Page mode: entries live at depth 2 inside "entries": [ ... ]. */
+	bool page;
+	bool in_entries;
+
+	/* Array elements at depth 1. */
+	bool top_arr;
+	bool expect_elem;
+
+	/* The entry being captured. */
+	bool in_entry;
+	unsigned entry_depth;	/* depth outside the entry */
+	uint64_t entry_line;
+	uint64_t entry_offset;
+	bool oversize;
+	bool too_deep;
+	bool bad_struct;
+	size_t cap_start;	/* index in the current chunk */
+	struct wd_buf cap;
+};
+
+/* 1 for bytes that end a fast run inside a string: control characters,
+ * the quote and the backslash. */
+static const unsigned char str_stop[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
+};
+
+struct wd_framer *wd_framer_new(const struct wd_framer_ops *ops, void *ctx)
+{
+	struct wd_framer *f = wd_xcalloc(1, sizeof(*f));
+
+	f->ops = ops;
+	f->ctx = ctx;
+	wd_buf_init(&f->cap, WD_ENTRY_MAX_BYTES);
+	wd_buf_init(&f->meta, META_MAX);
+	wd_framer_reset(f);
+	return f;
+}
+
+void wd_framer_free(struct wd_framer *f)
+{
+	if (f == NULL)
+		return;
+	wd_buf_release(&f->cap);
+	wd_buf_release(&f->meta);
+	free(f);
+}
+
+void wd_framer_reset(struct wd_framer *f)
+{
+	struct wd_buf cap = f->cap, meta = f->meta;
+	const struct wd_framer_ops *ops = f->ops;
+	void *ctx = f->ctx;
+
+	memset(f, 0, sizeof(*f));
+	f->ops = ops;
+	f->ctx = ctx;
+	f->cap = cap;
+	f->meta = meta;
+	wd_buf_clear(&f->cap);
+	wd_buf_clear(&f->meta);
+	f->line = 1;
+	f->at_bol = true;
+}
+
+static void skip(struct wd_framer *f, enum wd_skip r, uint64_t line,
+		 uint64_t off, const char *detail)
+{
+	if (f->ops->on_skip)
+		f->ops->on_skip(f->ctx, r, line, off, detail);
+}
+
+static void begin_entry(struct wd_framer *f, size_t i)
+{
+	f->in_entry = true;
+	f->entry_depth = f->depth;
+	f->entry_line = f->line;
+	f->entry_offset = f->offset + i;
+	f->oversize = false;
+	f->too_deep = false;
+	f->bad_struct = false;
+	f->cap_start = i;
+	wd_buf_clear(&f->cap);
+}
+
+static void capture(struct wd_framer *f, const char *p, size_t n)
+{
+	if (f->oversize)
+		return;
+	if (wd_buf_add(&f->cap, p, n) < 0) {
+		f->oversize = true;
+		wd_buf_release(&f->cap);
+		wd_buf_init(&f->cap, WD_ENTRY_MAX_BYTES);
+	}
+}
+
+/* The entry ended at p[i] inclusive. */
+static int end_entry(struct wd_framer *f, const char *p, size_t i)
+{
+	const char *bytes;
+	size_t n;
+
+	f->in_entry = false;
+	if (f->cap.len == 0 && !f->oversize) {
+		bytes = p + f->cap_start;
+		n = i + 1 - f->cap_start;
+		if (n > WD_ENTRY_MAX_BYTES)
+			f->oversize = true;
+	} else {
+		capture(f, p + f->cap_start, i + 1 - f->cap_start);
+		bytes = f->cap.ptr;
+		n = f->cap.len;
+	}
+	if (f->oversize) {
+		skip(f, WD_SKIP_TOO_LARGE, f->entry_line, f->entry_offset,
+		     "entry larger than 1 MiB");
+		return 0;
+	}
+	if (f->too_deep) {
+		skip(f, WD_SKIP_TOO_DEEP, f->entry_line, f->entry_offset,
+		     "nesting deeper than 64 levels");
+		return 0;
+	}
+	if (f->bad_struct) {
+		skip(f, WD_SKIP_SYNTAX, f->entry_line, f->entry_offset,
+		     "mismatched brackets");
+		return 0;
+	}
+	if (f->ops->on_entry)
+		return f->ops->on_entry(f->ctx, bytes, n, f->entry_line,
+					f->entry_offset);
+	return 0;
+}
+
+/* Abandons everything open: used when a line of NDJSON ended early. */
+static void resync(struct wd_framer *f)
+{
+	if (f->in_entry)
+		skip(f, WD_SKIP_TRUNCATED, f->entry_line, f->entry_offset,
+		     "entry ends before its closing brace");
+	f->in_entry = false;
+	f->depth = 0;
+	f->in_str = false;
+	f->esc = false;
+	f->top_obj = false;
+	f->top_arr = false;
+	f->page = false;
+	f->in_entries = false;
+	f->in_key = false;
+	f->in_meta = false;
+	f->expect_key = false;
+	f->value_pending = false;
+	wd_buf_clear(&f->cap);
+}
+
+static bool stack_push(struct wd_framer *f, char c)
+{
+	if (f->depth < STACK_MAX)
+		f->stack[f->depth] = c;
+	f->depth++;
+	if (f->in_entry && f->depth - f->entry_depth > WD_ENTRY_MAX_DEPTH)
+		f->too_deep = true;
+	return true;
+}
+
+/* Pops for closer c; returns false on a mismatch. */
+static bool stack_pop(struct wd_framer *f, char c)
+{
+	char open;
+
+	if (f->depth == 0)
+		return false;
+	f->depth--;
+	if (f->depth >= STACK_MAX)
+		return true;
+	open = f->stack[f->depth];
+	return (open == '{' && c == '}') || (open == '[' && c == ']');
+}
+
+static void key_done(struct wd_framer *f)
+{
+	f->in_key = false;
+	f->key[f->key_len] = '\0';
+}
+
+static void meta_done(struct wd_framer *f)
+{
+	f->in_meta = false;
+	if (f->ops->on_meta)
+		f->ops->on_meta(f->ctx, f->key, f->meta.ptr ? f->meta.ptr : "",
+				f->meta.len);
+	wd_buf_clear(&f->meta);
+}
+
+static void str_bytes(struct wd_framer *f, const char *p, size_t n)
+{
+	if (f->in_key) {
+		size_t room = KEY_MAX - f->key_len;
+
+		if (n > room) {
+			n = room;
+			f->key_trunc = true;
+		}
+		memcpy(f->key + f->key_len, p, n);
+		f->key_len += n;
+	} else if (f->in_meta) {
+		(void)wd_buf_add(&f->meta, p, n);
+	}
+}
+
+/* A value begins at depth 1 of a top-level object. */
+static void top_value(struct wd_framer *f, char c)
+{
+	f->value_pending = false;
+	if (c == '[' && !f->key_trunc && strcmp(f->key, "entries") == 0) {
+		/* An entries:list page: what was captured is a container. */
+		f->page = true;
+		f->in_entry = false;
+		wd_buf_clear(&f->cap);
+		f->in_entries = true;
+	} else if (c == '"' && !f->key_trunc && f->page &&
+		   strcmp(f->key, "nextPageToken") == 0) {
+		f->in_meta = true;
+		wd_buf_clear(&f->meta);
+	}
+}
+
+static int open_brace(struct wd_framer *f, const char *p, size_t i, char c)
+{
+	(void)p;
+	if (f->depth == 0) {
+		f->values++;
+		if (c == '{') {
+			f->top_obj = true;
+			f->top_arr = false;
+			f->page = false;
+			f->in_entries = false;
+			f->expect_key = true;
+			f->value_pending = false;
+			begin_entry(f, i);
+		} else {
+			f->top_arr = true;
+			f->top_obj = false;
+			f->expect_elem = true;
+		}
+		stack_push(f, c);
+		return 0;
+	}
+	if (f->top_obj && f->depth == 1 && f->value_pending)
+		top_value(f, c);
+	if (f->top_arr && f->depth == 1 && f->expect_elem) {
+		f->expect_elem = false;
+		if (c == '{')
+			begin_entry(f, i);
+		else
+			skip(f, WD_SKIP_NOT_OBJECT, f->line, f->offset + i,
+			     "array element is not an object");
+	} else if (f->page && f->in_entries && f->depth == 2 && !f->in_entry) {
+		if (c == '{')
+			begin_entry(f, i);
+		else
+			skip(f, WD_SKIP_NOT_OBJECT, f->line, f->offset + i,
+			     "entries element is not an object");
+	}
+	stack_push(f, c);
+	return 0;
+}
+
+static int close_brace(struct wd_framer *f, const char *p, size_t i, char c)
+{
+	bool ok = stack_pop(f, c);
+	int ret = 0;
+
+	if (!ok) {
+		if (f->in_entry) {
+			f->bad_struct = true;
+		} else if (f->depth == 0 && !f->top_obj && !f->top_arr) {
+			skip(f, WD_SKIP_SYNTAX, f->line, f->offset + i,
+			     "unexpected closing bracket");
+			return 0;
+		} else {
+			skip(f, WD_SKIP_SYNTAX, f->line, f->offset + i,
+			     "mismatched brackets");
+		}
+	}
+	if (f->in_entry && f->depth == f->entry_depth)
+		ret = end_entry(f, p, i);
+	if (f->page && f->in_entries && f->depth == 1)
+		f->in_entries = false;
+	if (f->depth == 0) {
+		f->top_obj = false;
+		f->top_arr = false;
+		f->page = false;
+	}
+	return ret;
+}
+
+int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
+{
+	size_t i = 0;
+	int ret = 0;
+
+	if (!f->bom_checked && f->offset == 0) {
+		if (n >= 3 && (unsigned char)p[0] == 0xEF &&
+		    (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
+			i = 3;
+		f->bom_checked = true;
+	}
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (f->in_str) {
+			size_t j;
+
+			if (f->esc) {
+				f->esc = false;
+				if (c == '\n')
+					goto raw_newline;
+				str_bytes(f, p + i, 1);
+				continue;
+			}
+			j = i;
+			while (j < n && !str_stop[(unsigned char)p[j]])
+				j++;
+			if (j > i)
+				str_bytes(f, p + i, j - i);
+			i = j;
+			if (i == n)
+				break;
+			c = (unsigned char)p[i];
+			if (c == '"') {
+				f->in_str = false;
+				if (f->in_key)
+					key_done(f);
+				else if (f->in_meta)
+					meta_done(f);
+			} else if (c == '\\') {
+				f->esc = true;
+				str_bytes(f, p + i, 1);
+			} else if (c == '\n') {
+raw_newline:
+				/* A raw newline never occurs inside a JSON
+				 * string: in a stream of objects it means the
+				 * line was cut short. */
+				f->line++;
+				f->at_bol = true;
+				if (!f->top_arr) {
+					resync(f);
+				}
+			}
+			continue;
+		}
+		if (f->skip_line) {
+			const char *nl = memchr(p + i, '\n', n - i);
+
+			if (nl == NULL) {
+				i = n;
+				break;
+			}
+			i = (size_t)(nl - p);
+			f->skip_line = false;
+			f->line++;
+			f->at_bol = true;
+			continue;
+		}
+		switch (c) {
+		case '\n':
+			f->line++;
+			f->at_bol = true;
+			continue;
+		case ' ':
+		case '\t':
+		case '\r':
+			f->at_bol = false;
+			continue;
+		case '"':
+			f->in_str = true;
+			if (f->top_obj && f->depth == 1) {
+				if (f->expect_key) {
+					f->expect_key = false;
+					f->in_key = true;
+					f->key_len = 0;
+					f->key_trunc = false;
+				} else if (f->value_pending) {
+					top_value(f, '"');
+				}
+			} else if (f->top_arr && f->depth == 1 &&
+				   f->expect_elem) {
+				f->expect_elem = false;
+				skip(f, WD_SKIP_NOT_OBJECT, f->line,
+				     f->offset + i,
+				     "array element is not an object");
+			} else if (f->depth == 0) {
+				f->values++;
+				skip(f, WD_SKIP_NOT_OBJECT, f->line,
+				     f->offset + i, "a string, not an object");
+			}
+			break;
+		case '{':
+			if (f->at_bol && f->depth > 0 && !f->top_arr &&
+			    !f->page) {
+				/* A '{' in column 0 inside an object: the
+				 * previous NDJSON line was cut short. */
+				resync(f);
+			}
+			ret = open_brace(f, p, i, (char)c);
+			break;
+		case '[':
+			ret = open_brace(f, p, i, (char)c);
+			break;
+		case '}':
+		case ']':
+			ret = close_brace(f, p, i, (char)c);
+			break;
+		case ',':
+			if (f->top_obj && f->depth == 1)
+				f->expect_key = true;
+			else if (f->top_arr && f->depth == 1)
+				f->expect_elem = true;
+			break;
+		case ':':
+			if (f->top_obj && f->depth == 1)
+				f->value_pending = true;
+			break;
+		default:
+			if (f->depth == 0) {
+				f->values++;
+				skip(f, c == 0 ? WD_SKIP_ENCODING :
+					WD_SKIP_NOT_JSON, f->line,
+				     f->offset + i,
+				     c == 0 ? "NUL byte outside JSON" :
+				     "not JSON");
+				f->skip_line = true;
+			} else if (f->top_arr && f->depth == 1 &&
+				   f->expect_elem) {
+				f->expect_elem = false;
+				skip(f, WD_SKIP_NOT_OBJECT, f->line,
+				     f->offset + i,
+				     "array element is not an object");
+			} else if (f->top_obj && f->depth == 1 &&
+				   f->value_pending) {
+				f->value_pending = false;
+			}
+			break;
+		}
+		f->at_bol = false;
+		if (ret < 0)
+			return ret;
+	}
+	if (f->in_entry) {
+		if (f->cap_start < n)
+			capture(f, p + f->cap_start, n - f->cap_start);
+		f->cap_start = 0;
+	}
+	f->offset += n;
+	return 0;
+}
+
+uint64_t wd_framer_finish(struct wd_framer *f)
+{
+	if (f->in_entry) {
+		skip(f, WD_SKIP_TRUNCATED, f->entry_line, f->entry_offset,
+		     "input ends inside an entry");
+		f->in_entry = false;
+	} else if (f->depth > 0) {
+		skip(f, WD_SKIP_TRUNCATED, f->line, f->offset,
+		     "input ends inside a JSON value");
+	}
+	f->depth = 0;
+	return f->values;
+}

@@ -56,6 +56,7 @@ struct wd_config {
 	/* Output */
 	enum wd_out_format format;
 	const char *events_csv;
+	const char *events_json;
 	const char *csv;
 	const char *json;
 	const char *markdown;

@@ -22,4 +22,9 @@ void wd_events_begin(struct wd_csv *c);
 void wd_events_row(struct wd_csv *c, const struct wd_entry *e,
 		   const struct wd_verdict *v, bool redact);
 
+/* One failure as a JSON object on one line (NDJSON): source, timestamp,
+ * insert_id, category, rule, level and every template variable. */
+void wd_events_json(FILE *fp, const struct wd_entry *e,
+		    const struct wd_verdict *v, bool redact);
+
 #endif

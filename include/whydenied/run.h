@@ -23,6 +23,15 @@ struct wd_session {
 	struct wd_scanner *scanner;
 	size_t warnings;
 	uint64_t max_entries;	/* pull: stop after this many (0: no cap) */
+	/* Optional: decides whether an entry is analysed at all (pull's
+	 * de-duplication across pages and retries); NULL keeps all. */
+	bool (*accept)(void *ctx, const struct wd_entry *e);
+	void *accept_ctx;
+	/* Optional: a container's own values (nextPageToken). */
+	void (*on_meta)(void *ctx, const char *key, const char *val,
+			size_t n);
+	void *on_meta_ctx;
+	FILE *events_json_fp;
 	/* Optional observer of each failure (pull's step-log marking). */
 	void (*on_failure)(void *ctx, const struct wd_entry *e,
 			   const struct wd_verdict *v);

@@ -65,6 +65,9 @@ struct wd_scan_ops {
 	int (*on_entry)(void *ctx, struct wd_entry *e);
 	/* One line describing a skipped entry or input. */
 	void (*on_warning)(void *ctx, const char *msg);
+	/* A container's own string value (an entries:list page's
+	 * nextPageToken); may be NULL. */
+	void (*on_meta)(void *ctx, const char *key, const char *val, size_t n);
 };
 
 /* A text (step log) extractor: feeds lines, emits records via on_entry.
@@ -94,6 +97,18 @@ int wd_scan_path(struct wd_scanner *s, const char *path, struct wd_err *err);
 /* Scans bytes in memory as one input named name. */
 int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 		size_t n, struct wd_err *err);
+
+/* Push interface for bytes that arrive in pieces (HTTP bodies): begin an
+ * input named name, feed its bytes as they come (JSON only), end it. The
+ * input is recorded in the stats like a file. wd_scan_feed returns <0 when
+ * on_entry asked to stop. wd_scan_end returns the number of entries the
+ * input held. */
+void wd_scan_begin(struct wd_scanner *s, const char *name);
+int wd_scan_feed(struct wd_scanner *s, const char *p, size_t n);
+uint64_t wd_scan_end(struct wd_scanner *s);
+/* Marks the current pushed input as failed with msg (e.g. a cut
+ * connection); its entries so far stay counted. */
+void wd_scan_fail(struct wd_scanner *s, const char *msg);
 
 const struct wd_scan_stats *wd_scanner_stats(const struct wd_scanner *s);
 

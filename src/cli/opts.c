@@ -28,6 +28,7 @@ enum opt_id {
 	O_QUIET = 'q',
 	O_JOBS = 'j',
 	O_EVENTS_CSV = 1000,
+	O_EVENTS_JSON,
 	O_CSV,
 	O_JSON,
 	O_MARKDOWN,
@@ -82,6 +83,9 @@ static const struct opt opts[] = {
 	  "also write one CSV row per finding (cause) to FILE" },
 	{ "events-csv", O_EVENTS_CSV, true, REPORT, "FILE",
 	  "also write one CSV row per failure to FILE" },
+	{ "events-json", O_EVENTS_JSON, true, REPORT, "FILE",
+	  "also write one JSON object per failure (NDJSON) with every "
+	  "extracted variable to FILE" },
 	{ "json", O_JSON, true, REPORT, "FILE", "also write the JSON report to FILE" },
 	{ "markdown", O_MARKDOWN, true, REPORT, "FILE",
 	  "also write the Markdown report to FILE" },
@@ -317,6 +321,7 @@ static int apply(struct wd_config *cfg, int id, const char *v,
 					  "not text, markdown or json", v);
 		return 0;
 	case O_EVENTS_CSV: cfg->events_csv = v; return 0;
+	case O_EVENTS_JSON: cfg->events_json = v; return 0;
 	case O_CSV: cfg->csv = v; return 0;
 	case O_JSON: cfg->json = v; return 0;
 	case O_MARKDOWN: cfg->markdown = v; return 0;

@@ -13,6 +13,8 @@ static int on_entry(void *ctx, struct wd_entry *e)
 {
 	struct wd_session *s = ctx;
 
+	if (s->accept && !s->accept(s->accept_ctx, e))
+		return 0;
 	if (!e->failure) {
 		wd_agg_success(s->agg, e);
 		return 0;
@@ -27,7 +29,18 @@ static int on_entry(void *ctx, struct wd_entry *e)
 		s->on_failure(s->on_failure_ctx, e, s->verdict);
 	if (s->events_fp)
 		wd_events_row(&s->events, e, s->verdict, s->cfg->redact);
+	if (s->events_json_fp)
+		wd_events_json(s->events_json_fp, e, s->verdict,
+			       s->cfg->redact);
 	return 0;
+}
+
+static void on_meta(void *ctx, const char *key, const char *val, size_t n)
+{
+	struct wd_session *s = ctx;
+
+	if (s->on_meta)
+		s->on_meta(s->on_meta_ctx, key, val, n);
 }
 
 static void on_warning(void *ctx, const char *msg)
@@ -42,7 +55,7 @@ static void on_warning(void *ctx, const char *msg)
 	fputc('\n', stderr);
 }
 
-static const struct wd_scan_ops scan_ops = { on_entry, on_warning };
+static const struct wd_scan_ops scan_ops = { on_entry, on_warning, on_meta };
 
 int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
 {
@@ -72,6 +85,15 @@ int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
 		wd_csv_init(&s->events, s->events_fp);
 		wd_events_begin(&s->events);
 	}
+	if (cfg->events_json) {
+		s->events_json_fp = strcmp(cfg->events_json, "-") == 0 ?
+				    stdout : fopen(cfg->events_json, "w");
+		if (s->events_json_fp == NULL) {
+			fprintf(stderr, "whydenied: cannot write '%s': %s\n",
+				cfg->events_json, strerror(errno));
+			return WD_EXIT_USAGE;
+		}
+	}
 	return 0;
 }
 
@@ -80,6 +102,9 @@ void wd_session_release(struct wd_session *s)
 	if (s->events_fp && s->events_fp != stdout)
 		fclose(s->events_fp);
 	s->events_fp = NULL;
+	if (s->events_json_fp && s->events_json_fp != stdout)
+		fclose(s->events_json_fp);
+	s->events_json_fp = NULL;
 	wd_scanner_free(s->scanner);
 	wd_agg_free(s->agg);
 	wd_matcher_free(s->matcher);
@@ -150,6 +175,16 @@ int wd_session_finish(struct wd_session *s, const char *source, bool input_ok)
 			out = -1;
 		}
 		s->events_fp = NULL;
+	}
+	if (s->events_json_fp) {
+		if (ferror(s->events_json_fp) ||
+		    (s->events_json_fp != stdout &&
+		     fclose(s->events_json_fp) != 0)) {
+			fprintf(stderr, "whydenied: error writing '%s'\n",
+				cfg->events_json);
+			out = -1;
+		}
+		s->events_json_fp = NULL;
 	}
 	wd_matcher_limit_hits(s->matcher, limit_hit, NULL);
 	if (s->warnings > cfg->max_warnings && !cfg->quiet)

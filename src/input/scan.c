@@ -31,6 +31,8 @@ struct wd_scanner {
 	const char *path;
 	struct wd_input_stat *cur;
 	int stop;		/* on_entry's negative return */
+	char *push_name;	/* the pushed input's name */
+	uint64_t push_entries;
 	struct wd_err *err;
 	char msg[1024];
 };
@@ -146,7 +148,15 @@ static void on_skip(void *ctx, enum wd_skip r, uint64_t line, uint64_t off,
 	warn(s, "%s:%llu: %s", s->path, (unsigned long long)line, detail);
 }
 
-static const struct wd_framer_ops framer_ops = { on_entry, on_skip, NULL };
+static void on_meta(void *ctx, const char *key, const char *val, size_t n)
+{
+	struct wd_scanner *s = ctx;
+
+	if (s->ops->on_meta)
+		s->ops->on_meta(s->ctx, key, val, n);
+}
+
+static const struct wd_framer_ops framer_ops = { on_entry, on_skip, on_meta };
 
 struct wd_scanner *wd_scanner_new(const struct wd_scan_ops *ops, void *ctx)
 {
@@ -175,6 +185,7 @@ void wd_scanner_free(struct wd_scanner *s)
 	free(s->st.inputs);
 	free(s->st.first_ts);
 	free(s->st.last_ts);
+	free(s->push_name);
 	wd_framer_free(s->framer);
 	wd_decoder_free(s->dec);
 	free(s->entry);
@@ -509,4 +520,45 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 	if (ret < 0)
 		return wd_err_set(err, ret, "scan stopped");
 	return 0;
+}
+
+void wd_scan_begin(struct wd_scanner *s, const char *name)
+{
+	s->push_name = wd_xstrdup(name);
+	s->path = s->push_name;
+	s->cur = add_input(s, name);
+	s->push_entries = s->st.entries;
+	s->st.inputs_ok++;
+	wd_framer_reset(s->framer);
+}
+
+int wd_scan_feed(struct wd_scanner *s, const char *p, size_t n)
+{
+	s->st.bytes += n;
+	if (s->cur)
+		s->cur->bytes += n;
+	if (s->stop)
+		return s->stop;
+	wd_framer_feed(s->framer, p, n);
+	return s->stop;
+}
+
+uint64_t wd_scan_end(struct wd_scanner *s)
+{
+	uint64_t n;
+
+	if (s->stop == 0)
+		wd_framer_finish(s->framer);
+	n = s->st.entries - s->push_entries;
+	s->cur = NULL;
+	s->path = "(none)";
+	free(s->push_name);
+	s->push_name = NULL;
+	return n;
+}
+
+void wd_scan_fail(struct wd_scanner *s, const char *msg)
+{
+	s->st.inputs_ok--;
+	input_failed(s, s->cur, WD_INPUT_ERROR, msg);
 }

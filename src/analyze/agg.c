@@ -13,6 +13,7 @@
  *     serviceusage.services.enable in a project with API_DISABLED failures).
  * Ties break by rule id, principal, subject, project: the order is stable.
  */
+#define _GNU_SOURCE 1 /* memmem */
 #include "whydenied/report.h"
 #include "whydenied/buf.h"
 #include "whydenied/timeutil.h"
@@ -471,14 +472,7 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 
 static bool method_has(struct wd_str m, const char *what)
 {
-	size_t l = strlen(what), i;
-
-	if (!m.ptr || m.len < l)
-		return false;
-	for (i = 0; i + l <= m.len; i++)
-		if (memcmp(m.ptr + i, what, l) == 0)
-			return true;
-	return false;
+	return m.ptr && memmem(m.ptr, m.len, what, strlen(what)) != NULL;
 }
 
 void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)

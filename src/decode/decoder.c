@@ -8,6 +8,7 @@
  * lists) are buffered and emitted when the item's object ends.
  */
 #include "whydenied/decoder.h"
+#include "whydenied/lite.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -740,44 +741,6 @@ static struct wd_str from_log_name(struct wd_str ln, const char *prefix)
 	return s;
 }
 
-static const char *log_kind(struct wd_str ln)
-{
-	static const char *const kinds[] = {
-		"activity", "data_access", "system_event", "policy",
-	};
-	const char *p;
-	size_t i, rest;
-
-	if (!ln.ptr)
-		return NULL;
-	for (p = ln.ptr; p + 5 <= ln.ptr + ln.len; p++) {
-		if (memcmp(p, "/logs/", 6) == 0)
-			break;
-	}
-	if (p + 6 > ln.ptr + ln.len)
-		return "other";
-	p += 6;
-	rest = (size_t)(ln.ptr + ln.len - p);
-	if (rest >= 25 && memcmp(p, "cloudaudit.googleapis.com", 25) == 0) {
-		p += 25;
-		rest -= 25;
-		if (rest >= 3 && (memcmp(p, "%2F", 3) == 0 ||
-				  memcmp(p, "%2f", 3) == 0)) {
-			p += 3;
-			rest -= 3;
-		} else if (rest >= 1 && *p == '/') {
-			p++;
-			rest--;
-		} else {
-			return "other";
-		}
-		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-			if (wd_mem_eq(p, rest, kinds[i]))
-				return kinds[i];
-	}
-	return "other";
-}
-
 static long code_value(struct wd_str c)
 {
 	char tmp[24];
@@ -838,7 +801,7 @@ static void derive(struct wd_decoder *d)
 	bool has_code = d->code.ptr != NULL;
 	size_t pos, i, n;
 
-	kind = log_kind(ln);
+	kind = wd_log_kind(ln);
 	if (kind)
 		wd_entry_add(e, WD_F_LOG, kind, strlen(kind));
 	if (d->label_project.ptr && d->label_project.len) {

@@ -7,6 +7,7 @@
  */
 #include "whydenied/framer.h"
 #include "whydenied/buf.h"
+#include "whydenied/simd.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -45,7 +46,7 @@ struct wd_framer {
 	char stack[STACK_MAX];
 	bool in_str;
 	bool esc;
-	bool at_bol;
+	bool prev_nl;		/* the last byte of the previous chunk was \n */
 	bool bom_checked;
 	bool skip_line;		/* garbage at top level: skip to newline */
 
@@ -78,17 +79,6 @@ struct wd_framer {
 	bool bad_struct;
 	size_t cap_start;	/* index in the current chunk */
 	struct wd_buf cap;
-};
-
-/* 1 for bytes that end a fast run inside a string: control characters,
- * the quote and the backslash. */
-static const unsigned char str_stop[256] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0,
 };
 
 struct wd_framer *wd_framer_new(const struct wd_framer_ops *ops, void *ctx)
@@ -126,7 +116,7 @@ void wd_framer_reset(struct wd_framer *f)
 	wd_buf_clear(&f->cap);
 	wd_buf_clear(&f->meta);
 	f->line = 1;
-	f->at_bol = true;
+	f->prev_nl = true;
 }
 
 static void skip(struct wd_framer *f, enum wd_skip r, uint64_t line,
@@ -361,6 +351,12 @@ static int close_brace(struct wd_framer *f, const char *p, size_t i, char c)
 	return ret;
 }
 
+/* True when the byte before p[i] is a newline (column 0). */
+static bool at_bol(const struct wd_framer *f, const char *p, size_t i)
+{
+	return i > 0 ? p[i - 1] == '\n' : f->prev_nl;
+}
+
 int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
 {
 	size_t i = 0;
@@ -372,25 +368,27 @@ int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
 			i = 3;
 		f->bom_checked = true;
 	}
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
+	while (i < n) {
+		unsigned char c;
 
 		if (f->in_str) {
-			size_t j;
-
 			if (f->esc) {
 				f->esc = false;
+				c = (unsigned char)p[i];
 				if (c == '\n')
 					goto raw_newline;
 				str_bytes(f, p + i, 1);
+				i++;
 				continue;
 			}
-			j = i;
-			while (j < n && !str_stop[(unsigned char)p[j]])
-				j++;
-			if (j > i)
-				str_bytes(f, p + i, j - i);
-			i = j;
+			{
+				size_t j = i + wd_find_str_special(p + i, n - i,
+								   0);
+
+				if (j > i)
+					str_bytes(f, p + i, j - i);
+				i = j;
+			}
 			if (i == n)
 				break;
 			c = (unsigned char)p[i];
@@ -409,11 +407,10 @@ raw_newline:
 				 * string: in a stream of objects it means the
 				 * line was cut short. */
 				f->line++;
-				f->at_bol = true;
-				if (!f->top_arr) {
+				if (!f->top_arr)
 					resync(f);
-				}
 			}
+			i++;
 			continue;
 		}
 		if (f->skip_line) {
@@ -423,22 +420,48 @@ raw_newline:
 				i = n;
 				break;
 			}
-			i = (size_t)(nl - p);
+			i = (size_t)(nl - p) + 1;
 			f->skip_line = false;
 			f->line++;
-			f->at_bol = true;
 			continue;
 		}
+		if (f->in_entry && !(f->top_obj && f->depth == 1)) {
+			/* Inside an entry only quotes and brackets matter:
+			 * jump to the next one, counting newlines, and skip
+			 * whole strings here. */
+			i += wd_find_struct(p + i, n - i, &f->line);
+			while (i < n && p[i] == '"') {
+				size_t j = i + 1;
+
+				for (;;) {
+					j += wd_find_str_special(p + j, n - j,
+								 0);
+					if (j >= n || p[j] != '\\')
+						break;
+					if (j + 1 >= n)
+						break;
+					j += 2;
+				}
+				if (j >= n || p[j] != '"') {
+					/* Runs out, or a control byte: the
+					 * general path takes it from here. */
+					break;
+				}
+				i = j + 1;
+				i += wd_find_struct(p + i, n - i, &f->line);
+			}
+			if (i == n)
+				break;
+		}
+		c = (unsigned char)p[i];
 		switch (c) {
 		case '\n':
 			f->line++;
-			f->at_bol = true;
-			continue;
+			break;
 		case ' ':
 		case '\t':
 		case '\r':
-			f->at_bol = false;
-			continue;
+			break;
 		case '"':
 			f->in_str = true;
 			if (f->top_obj && f->depth == 1) {
@@ -463,8 +486,8 @@ raw_newline:
 			}
 			break;
 		case '{':
-			if (f->at_bol && f->depth > 0 && !f->top_arr &&
-			    !f->page) {
+			if (f->depth > 0 && !f->top_arr && !f->page &&
+			    at_bol(f, p, i)) {
 				/* A '{' in column 0 inside an object: the
 				 * previous NDJSON line was cut short. */
 				resync(f);
@@ -509,7 +532,7 @@ raw_newline:
 			}
 			break;
 		}
-		f->at_bol = false;
+		i++;
 		if (ret < 0)
 			return ret;
 	}
@@ -518,6 +541,8 @@ raw_newline:
 			capture(f, p + f->cap_start, n - f->cap_start);
 		f->cap_start = 0;
 	}
+	if (n > 0)
+		f->prev_nl = p[n - 1] == '\n';
 	f->offset += n;
 	return 0;
 }

@@ -168,12 +168,20 @@ ssize_t wd_reader_read(struct wd_reader *r, char *buf, size_t cap,
 {
 	if (r->peek_pos < r->npeek) {
 		size_t k = r->npeek - r->peek_pos;
+		ssize_t more;
 
 		if (k > cap)
 			k = cap;
 		memcpy(buf, r->peek + r->peek_pos, k);
 		r->peek_pos += k;
-		return (ssize_t)k;
+		if (k == cap)
+			return (ssize_t)k;
+		/* Fill the rest too, so a caller sniffing the first bytes
+		 * sees more than the peeked magic. */
+		more = r->ops->read(r->self, buf + k, cap - k, err);
+		if (more < 0)
+			return more;
+		return (ssize_t)k + more;
 	}
 	return r->ops->read(r->self, buf, cap, err);
 }

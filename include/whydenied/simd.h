@@ -1,0 +1,116 @@
+/* whydenied/simd.h - byte-class searches for the scanners' hot loops.
+ *
+ * SSE2 (every x86-64 has it) compares 16 bytes at once; elsewhere a plain
+ * loop gives the same answers. All functions return an index in [0, n]:
+ * n means "not found".
+ */
+#ifndef WHYDENIED_SIMD_H
+#define WHYDENIED_SIMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define WD_HAVE_SSE2 1
+#endif
+
+/* First '"', '\\' or control byte (< 0x20); with high set, also the first
+ * byte >= 0x80. */
+static inline size_t wd_find_str_special(const char *p, size_t n, int high)
+{
+	size_t i = 0;
+#if WD_HAVE_SSE2
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i c1f = _mm_set1_epi8(0x1f);
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i ctl = _mm_cmpeq_epi8(_mm_min_epu8(x, c1f), x);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						      _mm_cmpeq_epi8(x, bs)), ctl);
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+
+		if (high)
+			mask |= (unsigned)_mm_movemask_epi8(x);
+		if (mask)
+			return i + (size_t)__builtin_ctz(mask);
+	}
+#endif
+	for (; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '"' || c == '\\' || c < 0x20 || (high && c >= 0x80))
+			return i;
+	}
+	return n;
+}
+
+/* First structural byte outside strings ('"', '{', '}', '[', ']');
+ * newlines passed on the way are added to *lines. */
+static inline size_t wd_find_struct(const char *p, size_t n, uint64_t *lines)
+{
+	size_t i = 0;
+#if WD_HAVE_SSE2
+	const __m128i q = _mm_set1_epi8('"'), nl = _mm_set1_epi8('\n');
+	const __m128i ob = _mm_set1_epi8('{'), cb = _mm_set1_epi8('}');
+	const __m128i os = _mm_set1_epi8('['), cs = _mm_set1_epi8(']');
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		__m128i m = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, q),
+				     _mm_or_si128(_mm_cmpeq_epi8(x, ob),
+						  _mm_cmpeq_epi8(x, cb))),
+			_mm_or_si128(_mm_cmpeq_epi8(x, os),
+				     _mm_cmpeq_epi8(x, cs)));
+		unsigned mask = (unsigned)_mm_movemask_epi8(m);
+		unsigned nls = (unsigned)_mm_movemask_epi8(
+			_mm_cmpeq_epi8(x, nl));
+
+		if (mask) {
+			unsigned at = (unsigned)__builtin_ctz(mask);
+
+			nls &= (1u << at) - 1u;
+			for (; nls; nls &= nls - 1)
+				(*lines)++;
+			return i + at;
+		}
+		for (; nls; nls &= nls - 1)
+			(*lines)++;
+	}
+#endif
+	for (; i < n; i++) {
+		char c = p[i];
+
+		if (c == '"' || c == '{' || c == '}' || c == '[' || c == ']')
+			return i;
+		if (c == '\n')
+			(*lines)++;
+	}
+	return n;
+}
+
+/* Number of bytes >= 0x80 or == 0 in p (non-zero means "not plain ASCII
+ * without NUL"). */
+static inline int wd_has_high_or_nul(const char *p, size_t n)
+{
+	size_t i = 0;
+#if WD_HAVE_SSE2
+	const __m128i z = _mm_setzero_si128();
+
+	for (; i + 16 <= n; i += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+
+		if (_mm_movemask_epi8(x) ||
+		    _mm_movemask_epi8(_mm_cmpeq_epi8(x, z)))
+			return 1;
+	}
+#endif
+	for (; i < n; i++)
+		if ((unsigned char)p[i] >= 0x80 || p[i] == 0)
+			return 1;
+	return 0;
+}
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# The whole test suite, as CI runs it: the sanitizer build (ASan + UBSan)
+# with every test, then the normal -Werror build with every test plus one
+# valgrind pass over the golden CLI tests and the benchmark smoke run. The
+# normal build's ctest summary is printed last.
+set -eu
+cd "$(dirname "$0")/.."
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+echo "== sanitizer build (WD_SANITIZE=ON)"
+cmake -S . -B build-asan -DWD_SANITIZE=ON -DWD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build-asan -j"$JOBS" >/dev/null
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ctest --test-dir build-asan -j"$JOBS" --output-on-failure -E 'valgrind|bench' | tail -n 3
+
+echo "== normal build"
+cmake -S . -B build -DWD_WERROR=ON -DWD_VALGRIND=ON >/dev/null
+cmake --build build -j"$JOBS" >/dev/null
+ctest --test-dir build -j"$JOBS" --output-on-failure

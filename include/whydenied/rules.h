@@ -88,6 +88,12 @@ typedef void wd_problem_fn(void *ctx, const char *file, unsigned line,
 int wd_ruleset_load(struct wd_ruleset **out, const char *const *dirs,
 		    size_t ndirs, wd_problem_fn *on_problem, void *pctx,
 		    struct wd_err *err);
+/* Loads rules from one file's text held in memory (name is used in
+ * problems). Same contract as wd_ruleset_load. */
+int wd_ruleset_load_text(struct wd_ruleset **out, const char *name,
+			 const char *text, size_t len,
+			 wd_problem_fn *on_problem, void *pctx,
+			 struct wd_err *err);
 void wd_ruleset_free(struct wd_ruleset *rs);	/* NULL is a no-op */
 
 size_t wd_ruleset_count(const struct wd_ruleset *rs);

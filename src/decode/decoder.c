@@ -743,21 +743,26 @@ static struct wd_str from_log_name(struct wd_str ln, const char *prefix)
 
 static long code_value(struct wd_str c)
 {
-	char tmp[24];
+	char tmp[40];
 	char *end;
-	long v;
+	double v;
 
 	if (c.len == 0 || c.len >= sizeof(tmp))
 		return c.len == 0 ? 0 : 1;
 	memcpy(tmp, c.ptr, c.len);
 	tmp[c.len] = '\0';
-	v = strtol(tmp, &end, 10);
-	if (*end != '\0') {
+	/* A JSON number (0, -0, 0.0, 7); else a canonical name. */
+	v = strtod(tmp, &end);
+	if (*end != '\0' || end == tmp) {
 		int named = wd_status_code_from_name(c.ptr, c.len);
 
 		return named >= 0 ? named : 1;
 	}
-	return v;
+	if (v != v || v > 1e9 || v < -1e9)
+		return 1;
+	if (v == 0.0)
+		return 0;
+	return (long)v != 0 ? (long)v : 1;
 }
 
 /* HTTP status of a REST error body to its canonical code. */

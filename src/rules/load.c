@@ -621,37 +621,15 @@ static void add_rule(struct loader *ld, struct wd_rule *r,
 	rs->rules[rs->n++] = r;
 }
 
-static void load_file(struct loader *ld, const char *path)
+static void load_text(struct loader *ld, const char *text, size_t len)
 {
-	FILE *fp;
-	struct wd_buf text;
 	struct wd_jnode *root = NULL;
 	const struct wd_jnode *rules;
 	struct wd_err err;
-	char chunk[65536];
-	size_t n, i;
+	size_t i;
 
-	ld->file = path;
-	fp = fopen(path, "rb");
-	if (fp == NULL) {
-		problem(ld, NULL, "cannot open: %s", strerror(errno));
-		return;
-	}
-	wd_buf_init(&text, RULE_FILE_MAX);
-	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
-		if (wd_buf_add(&text, chunk, n) < 0) {
-			problem(ld, NULL, "rule file larger than 8 MiB");
-			fclose(fp);
-			wd_buf_release(&text);
-			return;
-		}
-	}
-	if (ferror(fp))
-		problem(ld, NULL, "read error");
-	fclose(fp);
 	wd_err_clear(&err);
-	if (wd_jdom_parse(&root, text.ptr ? text.ptr : "", text.len, &err) <
-	    0) {
+	if (wd_jdom_parse(&root, text, len, &err) < 0) {
 		char where[64];
 		unsigned line = 1, col = 1;
 		const char *msg = err.msg;
@@ -664,11 +642,9 @@ static void load_file(struct loader *ld, const char *path)
 		}
 		ld->problems++;
 		if (ld->on_problem)
-			ld->on_problem(ld->pctx, path, line, col, msg);
-		wd_buf_release(&text);
+			ld->on_problem(ld->pctx, ld->file, line, col, msg);
 		return;
 	}
-	wd_buf_release(&text);
 	rules = wd_jdom_get(root, "rules");
 	if (root->type != WD_J_OBJ || rules == NULL ||
 	    rules->type != WD_J_ARR) {
@@ -688,6 +664,35 @@ static void load_file(struct loader *ld, const char *path)
 			add_rule(ld, r, rules->kids[i]);
 	}
 	wd_jdom_free(root);
+}
+
+static void load_file(struct loader *ld, const char *path)
+{
+	FILE *fp;
+	struct wd_buf text;
+	char chunk[65536];
+	size_t n;
+
+	ld->file = path;
+	fp = fopen(path, "rb");
+	if (fp == NULL) {
+		problem(ld, NULL, "cannot open: %s", strerror(errno));
+		return;
+	}
+	wd_buf_init(&text, RULE_FILE_MAX);
+	while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+		if (wd_buf_add(&text, chunk, n) < 0) {
+			problem(ld, NULL, "rule file larger than 8 MiB");
+			fclose(fp);
+			wd_buf_release(&text);
+			return;
+		}
+	}
+	if (ferror(fp))
+		problem(ld, NULL, "read error");
+	fclose(fp);
+	load_text(ld, text.ptr ? text.ptr : "", text.len);
+	wd_buf_release(&text);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -752,25 +757,17 @@ static int cmp_match_order(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-int wd_ruleset_load(struct wd_ruleset **out, const char *const *dirs,
-		    size_t ndirs, wd_problem_fn *on_problem, void *pctx,
-		    struct wd_err *err)
+static int finish(struct loader *ld, struct wd_ruleset **out,
+		  struct wd_err *err)
 {
-	struct loader ld;
-	struct wd_ruleset *rs = wd_xcalloc(1, sizeof(*rs));
+	struct wd_ruleset *rs = ld->rs;
 	size_t i;
 
-	memset(&ld, 0, sizeof(ld));
-	ld.on_problem = on_problem;
-	ld.pctx = pctx;
-	ld.rs = rs;
-	for (i = 0; i < ndirs; i++)
-		load_dir(&ld, dirs[i]);
-	clear_names(&ld);
-	if (ld.problems > 0) {
+	clear_names(ld);
+	if (ld->problems > 0) {
 		wd_ruleset_free(rs);
 		return wd_err_set(err, WD_ERULES, "%zu problem%s in rule files",
-				  ld.problems, ld.problems == 1 ? "" : "s");
+				  ld->problems, ld->problems == 1 ? "" : "s");
 	}
 	rs->sorted = wd_xcalloc(rs->n ? rs->n : 1, sizeof(*rs->sorted));
 	for (i = 0; i < rs->n; i++)
@@ -784,6 +781,42 @@ int wd_ruleset_load(struct wd_ruleset **out, const char *const *dirs,
 	pcre2_set_heap_limit(rs->mctx, 20000);	/* KiB */
 	*out = rs;
 	return 0;
+}
+
+int wd_ruleset_load(struct wd_ruleset **out, const char *const *dirs,
+		    size_t ndirs, wd_problem_fn *on_problem, void *pctx,
+		    struct wd_err *err)
+{
+	struct loader ld;
+	size_t i;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.on_problem = on_problem;
+	ld.pctx = pctx;
+	ld.rs = wd_xcalloc(1, sizeof(*ld.rs));
+	for (i = 0; i < ndirs; i++)
+		load_dir(&ld, dirs[i]);
+	return finish(&ld, out, err);
+}
+
+int wd_ruleset_load_text(struct wd_ruleset **out, const char *name,
+			 const char *text, size_t len,
+			 wd_problem_fn *on_problem, void *pctx,
+			 struct wd_err *err)
+{
+	struct loader ld;
+
+	memset(&ld, 0, sizeof(ld));
+	ld.on_problem = on_problem;
+	ld.pctx = pctx;
+	ld.rs = wd_xcalloc(1, sizeof(*ld.rs));
+	ld.file = name;
+	if (len > RULE_FILE_MAX) {
+		problem(&ld, NULL, "rule file larger than 8 MiB");
+		return finish(&ld, out, err);
+	}
+	load_text(&ld, text, len);
+	return finish(&ld, out, err);
 }
 
 void wd_ruleset_free(struct wd_ruleset *rs)

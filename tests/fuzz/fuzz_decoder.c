@@ -1,0 +1,125 @@
+/* fuzz_decoder.c - the whole scan pipeline on arbitrary bytes: format
+ * detection, gzip, the framer (every container shape), the prefilter, the
+ * decoder, the rules (built-in set) and the aggregator. Also checks the
+ * prefilter's promise: whenever it accepts an entry as a success, the full
+ * decoder agrees and gives the same fields. */
+#include "fuzz.h"
+#include "whydenied/decoder.h"
+#include "whydenied/lite.h"
+#include "whydenied/report.h"
+#include "whydenied/rules.h"
+#include "whydenied/scan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static struct wd_ruleset *rules;
+
+struct ctx {
+	struct wd_matcher *m;
+	struct wd_agg *agg;
+	struct wd_verdict v;
+};
+
+static int on_entry(void *p, struct wd_entry *e)
+{
+	struct ctx *c = p;
+
+	if (!e->failure) {
+		wd_agg_success(c->agg, e);
+		return 0;
+	}
+	if (rules) {
+		wd_matcher_classify(c->m, e, &c->v);
+		wd_agg_add(c->agg, e, &c->v);
+	}
+	return 0;
+}
+
+static const struct wd_scan_ops ops = { on_entry, NULL, NULL };
+
+static void load_rules(void)
+{
+	const char *dir = getenv("WHYDENIED_RULES");
+	struct wd_err err;
+
+	if (dir == NULL)
+		dir = WD_SOURCE_RULES_DIR;
+	if (wd_ruleset_load(&rules, &dir, 1, NULL, NULL, &err) < 0)
+		rules = NULL;
+}
+
+static void same_field(const struct wd_entry *a, const struct wd_entry *b,
+		       enum wd_field f)
+{
+	struct wd_str x, y;
+	size_t pa = 0, pb = 0;
+
+	for (;;) {
+		bool ha = wd_entry_next(a, f, NULL, 0, &pa, &x);
+		bool hb = wd_entry_next(b, f, NULL, 0, &pb, &y);
+
+		if (ha != hb)
+			abort();
+		if (!ha)
+			return;
+		if (x.len != y.len || memcmp(x.ptr, y.ptr, x.len) != 0)
+			abort();
+	}
+}
+
+static void check_lite(const char *p, size_t n)
+{
+	static struct wd_entry a, b;
+	static struct wd_decoder *dec;
+	enum wd_skip why;
+	struct wd_err err;
+	size_t end;
+
+	if (dec == NULL)
+		dec = wd_decoder_new();
+	if (wd_lite_decode(p, n, &a, &end) != WD_LITE_SUCCESS)
+		return;
+	/* Only the object itself (the framer hands over exact bytes). */
+	if (wd_decoder_decode(dec, p, end, &b, &why, &err) < 0 || b.failure)
+		abort();
+	same_field(&a, &b, WD_F_TIMESTAMP);
+	same_field(&a, &b, WD_F_LOG);
+	same_field(&a, &b, WD_F_METHOD);
+	same_field(&a, &b, WD_F_PRINCIPAL);
+	same_field(&a, &b, WD_F_AUTHZ_PERMISSION);
+	same_field(&a, &b, WD_F_AUTHZ_GRANTED);
+	same_field(&a, &b, WD_F_INSERT_ID);
+	same_field(&a, &b, WD_F_LOG_NAME);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	struct wd_config cfg;
+	struct ctx c;
+	struct wd_scanner *s;
+	struct wd_err err;
+	struct wd_report *r;
+
+	if (!ready) {
+		load_rules();
+		ready = 1;
+	}
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.category = -1;
+	cfg.min_level = -1;
+	cfg.fail_on = -1;
+	memset(&c, 0, sizeof(c));
+	c.m = rules ? wd_matcher_new(rules) : NULL;
+	c.agg = wd_agg_new(&cfg);
+	s = wd_scanner_new(&ops, &c);
+	wd_scan_mem(s, "fuzz", (const char *)data, size, &err);
+	r = wd_agg_finish(c.agg, wd_scanner_stats(s), 0, "scan");
+	wd_report_free(r);
+	wd_scanner_free(s);
+	wd_agg_free(c.agg);
+	wd_matcher_free(c.m);
+	check_lite((const char *)data, size);
+	return 0;
+}

@@ -64,6 +64,7 @@ struct wd_finding {
 	struct wd_strs locations;	/* terraform address, file:line */
 	struct wd_strs hints;
 	uint64_t explains;	/* failures this cause explains (blocking) */
+	char *key;		/* the grouping key: the last tie-break */
 };
 
 struct wd_report {

@@ -124,6 +124,7 @@ static void finding_release(struct wd_finding *f)
 	free(f->role_note);
 	free(f->message);
 	free(f->status_code);
+	free(f->key);
 	free(f->first_seen);
 	free(f->last_seen);
 	strs_free(&f->methods);
@@ -395,6 +396,7 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 		}
 		a->groups[a->ngroups++] = g;
 		g->f.rule = wd_xstrdup(rule);
+		g->f.key = wd_xstrdup(g->key);
 		g->f.category = v->category;
 		g->f.level = v->level;
 		if (v->rule) {
@@ -558,8 +560,10 @@ static int cmp_findings(const void *pa, const void *pb)
 	if ((c = strcmp(x->subject ? x->subject : "",
 			y->subject ? y->subject : "")) != 0)
 		return c;
-	return strcmp(x->project ? x->project : "",
-		      y->project ? y->project : "");
+	if ((c = strcmp(x->project ? x->project : "",
+			y->project ? y->project : "")) != 0)
+		return c;
+	return strcmp(x->key ? x->key : "", y->key ? y->key : "");
 }
 
 static bool same(const char *a, const char *b)
@@ -724,6 +728,7 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 {
 	struct wd_report *r = wd_xcalloc(1, sizeof(*r));
 	size_t i, k = 0;
+	uint64_t *explains;
 	char now[32];
 
 	r->stats = stats;
@@ -736,11 +741,17 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 	r->groups_dropped = a->dropped;
 	r->findings = wd_xcalloc(a->ngroups ? a->ngroups : 1,
 				 sizeof(*r->findings));
+	/* What blocks what is decided over all causes before any is
+	 * moved into the report. */
+	explains = wd_xcalloc(a->ngroups ? a->ngroups : 1, sizeof(*explains));
+	for (i = 0; i < a->ngroups; i++)
+		if (blocks(&a->groups[i]->f))
+			explains[i] = api_disabled_count(a,
+							 a->groups[i]->f.project);
 	for (i = 0; i < a->ngroups; i++) {
 		struct group *g = a->groups[i];
 		struct wd_finding *f = &g->f;
 		double recency = 0;
-		uint64_t explains = 0;
 
 		if (a->cfg->category >= 0 &&
 		    (int)f->category != a->cfg->category) {
@@ -757,18 +768,17 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 				  (double)(a->max_t - a->min_t);
 		else if (g->last_t >= 0)
 			recency = 1;
-		if (blocks(f))
-			explains = api_disabled_count(a, f->project);
-		add_hints(a, g, explains);
+		add_hints(a, g, explains[i]);
 		f->score = level_weight[f->level] +
 			   10.0 * log10(1.0 + (double)f->count) +
-			   5.0 * recency + (explains ? 1000.0 : 0.0);
+			   5.0 * recency + (explains[i] ? 1000.0 : 0.0);
 		/* Round so the order does not hang on float noise. */
 		f->score = floor(f->score * 1000.0 + 0.5) / 1000.0;
 		r->failures += f->count;
 		r->findings[k++] = *f;
 		memset(f, 0, sizeof(*f));	/* moved to the report */
 	}
+	free(explains);
 	r->filtered_out = a->filtered;
 	qsort(r->findings, k, sizeof(*r->findings), cmp_findings);
 	r->total = k;

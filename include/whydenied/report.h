@@ -25,7 +25,7 @@
 struct wd_strs {
 	char *v[WD_LIST_CAP];
 	size_t n;
-	uint64_t more;		/* distinct values not kept */
+	bool truncated;		/* more distinct values were seen */
 };
 
 struct wd_finding {
@@ -98,6 +98,11 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 /* Notes a success (for hints: later allowed, IAM change, service
  * enabled, Data Access logs present). */
 void wd_agg_success(struct wd_agg *a, const struct wd_entry *e);
+
+/* Merges src, which saw input that came after everything dst saw, into
+ * dst, exactly as if dst had been given src's failures and successes
+ * itself. src keeps nothing worth using afterwards; free it. */
+void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src);
 
 /* Counts a failure that a filter excluded. */
 void wd_agg_filtered(struct wd_agg *a);

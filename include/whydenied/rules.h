@@ -128,6 +128,9 @@ size_t wd_matcher_limit_hits(const struct wd_matcher *m,
 			     void (*fn)(void *ctx, const char *rule_id,
 					unsigned long hits), void *ctx);
 
+/* Adds src's limit-hit counts to dst (same rule set). */
+void wd_matcher_absorb(struct wd_matcher *dst, const struct wd_matcher *src);
+
 /* Renders a template. With shell set, values that are not plainly safe
  * for a shell command line are single-quoted. Missing variables render
  * as <name>. */

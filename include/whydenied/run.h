@@ -4,6 +4,7 @@
 #ifndef WHYDENIED_RUN_H
 #define WHYDENIED_RUN_H
 
+#include <pthread.h>
 #include <stdio.h>
 
 #include "whydenied/config.h"
@@ -22,6 +23,8 @@ struct wd_session {
 	struct wd_csv events;
 	struct wd_scanner *scanner;
 	size_t warnings;
+	pthread_mutex_t mu;	/* guards matcher while workers end */
+	bool mu_ready;
 	uint64_t max_entries;	/* pull: stop after this many (0: no cap) */
 	/* Optional: decides whether an entry is analysed at all (pull's
 	 * de-duplication across pages and retries); NULL keeps all. */

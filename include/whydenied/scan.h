@@ -68,6 +68,20 @@ struct wd_scan_ops {
 	/* A container's own string value (an entries:list page's
 	 * nextPageToken); may be NULL. */
 	void (*on_meta)(void *ctx, const char *key, const char *val, size_t n);
+
+	/* Parallel scanning (optional: all five or none). JSON inputs are
+	 * framed by the calling thread and cut into batches of entries;
+	 * worker threads decode a batch into a sink of its own; sinks are
+	 * merged by the calling thread in input order, so that the result
+	 * is the same as one thread's. worker_new/worker_free run in the
+	 * worker thread; sink_entry may run in any worker at once, each
+	 * with its own worker state and sink. */
+	void *(*worker_new)(void *ctx);
+	void (*worker_free)(void *ctx, void *worker);
+	void *(*sink_new)(void *ctx);
+	int (*sink_entry)(void *ctx, void *worker, void *sink,
+			  struct wd_entry *e);
+	void (*sink_merge)(void *ctx, void *sink);	/* and frees it */
 };
 
 /* A text (step log) extractor: feeds lines, emits records via on_entry.
@@ -87,6 +101,14 @@ struct wd_scanner *wd_scanner_new(const struct wd_scan_ops *ops, void *ctx);
 void wd_scanner_free(struct wd_scanner *s);	/* NULL is a no-op */
 
 void wd_scanner_set_format(struct wd_scanner *s, enum wd_input_format f);
+
+/* Scans JSON inputs with this many worker threads (1: none, the
+ * default). Needs the parallel ops. */
+void wd_scanner_set_jobs(struct wd_scanner *s, size_t jobs);
+
+/* Stops the worker threads (their worker_free runs); the scanner can
+ * still be used, single-threaded. */
+void wd_scanner_stop_jobs(struct wd_scanner *s);
 void wd_scanner_set_text(struct wd_scanner *s, const struct wd_text_ops *t);
 
 /* Scans a file, a directory (recursively, sorted) or "-". Problems with
@@ -109,6 +131,12 @@ uint64_t wd_scan_end(struct wd_scanner *s);
 /* Marks the current pushed input as failed with msg (e.g. a cut
  * connection); its entries so far stay counted. */
 void wd_scan_fail(struct wd_scanner *s, const char *msg);
+/* Ends the current pushed input without finishing it: an entry left open
+ * is not reported as truncated, because the bytes were cut off and are
+ * read again (a retried HTTP page) or were not wanted (--max-entries).
+ * note, when not NULL, becomes the input's message. Returns the number of
+ * entries the input held. Use instead of wd_scan_end. */
+uint64_t wd_scan_abandon(struct wd_scanner *s, const char *note);
 
 const struct wd_scan_stats *wd_scanner_stats(const struct wd_scanner *s);
 

@@ -142,6 +142,8 @@ void wd_agg_free(struct wd_agg *a)
 	if (a == NULL)
 		return;
 	for (i = 0; i < a->ngroups; i++) {
+		if (a->groups[i] == NULL)
+			continue;	/* moved by wd_agg_merge */
 		finding_release(&a->groups[i]->f);
 		free(a->groups[i]->key);
 		free(a->groups[i]);
@@ -256,10 +258,10 @@ static void strs_add(struct wd_strs *s, struct wd_str v, bool redact)
 				return;
 			}
 	}
-	if (s->n < WD_LIST_CAP)
+	if (s->n < WD_LIST_CAP) {
 		s->v[s->n++] = c;
-	else {
-		s->more++;
+	} else {
+		s->truncated = true;
 		free(c);
 	}
 }
@@ -541,6 +543,116 @@ static long long allowed_after(struct wd_agg *a, const char *principal,
 		if (strcmp(x->key, a->tmp.ptr) == 0)
 			return x->last_t;
 	return -1;
+}
+
+/* Appends src's values to dst as if they had been added one by one. */
+static void strs_merge(struct wd_strs *dst, struct wd_strs *src)
+{
+	size_t i;
+
+	for (i = 0; i < src->n; i++)
+		strs_add(dst, (struct wd_str){ src->v[i], strlen(src->v[i]) },
+			 false);
+	if (src->truncated)
+		dst->truncated = true;
+}
+
+static void group_insert(struct wd_agg *a, struct group *g)
+{
+	uint64_t h = hash(g->key) % a->nbuckets;
+
+	g->next = a->table[h];
+	a->table[h] = g;
+	if (a->ngroups == a->cap_groups) {
+		a->cap_groups = a->cap_groups ? 2 * a->cap_groups : 64;
+		a->groups = wd_xrealloc(a->groups, a->cap_groups *
+					sizeof(*a->groups));
+	}
+	a->groups[a->ngroups++] = g;
+}
+
+void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
+{
+	size_t i;
+
+	/* src's causes in their first-seen order: a cause new to dst is
+	 * appended (as it would have been, seen later); a known one keeps
+	 * dst's first occurrence (title, fix, message) and adds the rest. */
+	for (i = 0; i < src->ngroups; i++) {
+		struct group *sg = src->groups[i], *dg;
+		uint64_t h = hash(sg->key) % dst->nbuckets;
+
+		for (dg = dst->table[h]; dg; dg = dg->next)
+			if (strcmp(dg->key, sg->key) == 0)
+				break;
+		if (dg == NULL) {
+			if (dst->ngroups >= WD_MAX_GROUPS) {
+				dst->dropped += sg->f.count;
+				continue;
+			}
+			group_insert(dst, sg);
+			src->groups[i] = NULL;
+			continue;
+		}
+		dg->f.count += sg->f.count;
+		if (sg->first_t >= 0 && (dg->first_t < 0 ||
+					 sg->first_t < dg->first_t)) {
+			dg->first_t = sg->first_t;
+			free(dg->f.first_seen);
+			dg->f.first_seen = sg->f.first_seen;
+			sg->f.first_seen = NULL;
+		}
+		if (sg->last_t >= 0 && (dg->last_t < 0 ||
+					sg->last_t > dg->last_t)) {
+			dg->last_t = sg->last_t;
+			free(dg->f.last_seen);
+			dg->f.last_seen = sg->f.last_seen;
+			sg->f.last_seen = NULL;
+		}
+		strs_merge(&dg->f.methods, &sg->f.methods);
+		strs_merge(&dg->f.resources, &sg->f.resources);
+		strs_merge(&dg->f.examples, &sg->f.examples);
+		strs_merge(&dg->f.sources, &sg->f.sources);
+		strs_merge(&dg->f.locations, &sg->f.locations);
+		dg->f.in_step_log |= sg->f.in_step_log;
+		dg->f.in_audit_log |= sg->f.in_audit_log;
+	}
+	dst->failures += src->failures;
+	dst->filtered += src->filtered;
+	dst->dropped += src->dropped;
+	for (i = 0; i < src->nbuckets; i++) {
+		struct allowed *x;
+
+		for (x = src->allowed[i]; x; x = x->next) {
+			struct allowed *y;
+			uint64_t h = hash(x->key) % dst->nbuckets;
+
+			for (y = dst->allowed[h]; y; y = y->next)
+				if (strcmp(y->key, x->key) == 0)
+					break;
+			if (y) {
+				if (x->last_t > y->last_t)
+					y->last_t = x->last_t;
+			} else if (dst->nallowed < ALLOWED_MAX) {
+				y = wd_xcalloc(1, sizeof(*y));
+				y->key = wd_xstrdup(x->key);
+				y->last_t = x->last_t;
+				y->next = dst->allowed[h];
+				dst->allowed[h] = y;
+				dst->nallowed++;
+			}
+		}
+	}
+	if (src->iam_change_t > dst->iam_change_t)
+		dst->iam_change_t = src->iam_change_t;
+	if (src->enable_t > dst->enable_t)
+		dst->enable_t = src->enable_t;
+	dst->saw_data_access |= src->saw_data_access;
+	dst->saw_audit |= src->saw_audit;
+	if (src->min_t >= 0 && (dst->min_t < 0 || src->min_t < dst->min_t))
+		dst->min_t = src->min_t;
+	if (src->max_t > dst->max_t)
+		dst->max_t = src->max_t;
 }
 
 static const double level_weight[WD_LEVEL__COUNT] = { 0, 100, 200, 300 };

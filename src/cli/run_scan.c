@@ -2,6 +2,7 @@
 #include "whydenied/run.h"
 
 #include <stdio.h>
+#include <unistd.h>
 
 int wd_run_scan(const struct wd_config *cfg)
 {
@@ -15,6 +16,15 @@ int wd_run_scan(const struct wd_config *cfg)
 	if (ret) {
 		wd_session_release(&s);
 		return ret;
+	}
+	{
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		size_t jobs = cfg->jobs ? cfg->jobs :
+			      (cores > 0 ? (size_t)cores : 1);
+
+		if (jobs > 64)
+			jobs = 64;
+		wd_scanner_set_jobs(s.scanner, jobs);
 	}
 	for (i = 0; i < cfg->args.n; i++) {
 		wd_err_clear(&err);

@@ -5,6 +5,7 @@
 #include "whydenied/text.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -55,7 +56,111 @@ static void on_warning(void *ctx, const char *msg)
 	fputc('\n', stderr);
 }
 
-static const struct wd_scan_ops scan_ops = { on_entry, on_warning, on_meta };
+/* ---- parallel scanning: per worker a matcher, per batch a sink ---- */
+
+struct worker {
+	struct wd_matcher *m;
+	struct wd_verdict v;
+	struct worker *next;
+};
+
+struct sink {
+	struct wd_agg *agg;
+	char *csv_buf, *json_buf;
+	size_t csv_len, json_len;
+	FILE *csv_fp, *json_fp;
+	struct wd_csv csv;
+};
+
+static void *worker_new(void *ctx)
+{
+	struct wd_session *s = ctx;
+	struct worker *w = wd_xcalloc(1, sizeof(*w));
+
+	w->m = wd_matcher_new(s->rules);
+	return w;
+}
+
+static void worker_free(void *ctx, void *wp)
+{
+	struct wd_session *s = ctx;
+	struct worker *w = wp;
+
+	/* Limit hits are reported at the end, summed over the workers. */
+	pthread_mutex_lock(&s->mu);
+	wd_matcher_absorb(s->matcher, w->m);
+	pthread_mutex_unlock(&s->mu);
+	wd_matcher_free(w->m);
+	free(w);
+}
+
+static void *sink_new(void *ctx)
+{
+	struct wd_session *s = ctx;
+	struct sink *k = wd_xcalloc(1, sizeof(*k));
+
+	k->agg = wd_agg_new(s->cfg);
+	if (s->events_fp) {
+		k->csv_fp = open_memstream(&k->csv_buf, &k->csv_len);
+		wd_csv_init(&k->csv, k->csv_fp);
+	}
+	if (s->events_json_fp)
+		k->json_fp = open_memstream(&k->json_buf, &k->json_len);
+	return k;
+}
+
+static int sink_entry(void *ctx, void *wp, void *sp, struct wd_entry *e)
+{
+	struct wd_session *s = ctx;
+	struct worker *w = wp;
+	struct sink *k = sp;
+
+	if (!e->failure) {
+		wd_agg_success(k->agg, e);
+		return 0;
+	}
+	if (!wd_agg_wanted(k->agg, e)) {
+		wd_agg_filtered(k->agg);
+		return 0;
+	}
+	wd_matcher_classify(w->m, e, &w->v);
+	wd_agg_add(k->agg, e, &w->v);
+	if (k->csv_fp)
+		wd_events_row(&k->csv, e, &w->v, s->cfg->redact);
+	if (k->json_fp)
+		wd_events_json(k->json_fp, e, &w->v, s->cfg->redact);
+	return 0;
+}
+
+static void sink_merge(void *ctx, void *sp)
+{
+	struct wd_session *s = ctx;
+	struct sink *k = sp;
+
+	wd_agg_merge(s->agg, k->agg);
+	wd_agg_free(k->agg);
+	if (k->csv_fp) {
+		if (fclose(k->csv_fp) != 0 || k->csv.failed)
+			s->events.failed = true;
+		if (k->csv_len &&
+		    fwrite(k->csv_buf, 1, k->csv_len, s->events_fp) !=
+		    k->csv_len)
+			s->events.failed = true;
+		free(k->csv_buf);
+	}
+	if (k->json_fp) {
+		fclose(k->json_fp);
+		if (k->json_len)
+			fwrite(k->json_buf, 1, k->json_len, s->events_json_fp);
+		free(k->json_buf);
+	}
+	free(k);
+}
+
+static const struct wd_scan_ops scan_ops = {
+	on_entry, on_warning, on_meta,
+	worker_new, worker_free, sink_new, sink_entry, sink_merge,
+};
 
 int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
 {
@@ -74,6 +179,8 @@ int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
 	wd_scanner_set_format(s->scanner, (enum wd_input_format)
 			      cfg->input_format);
 	wd_scanner_set_text(s->scanner, wd_text_ops());
+	pthread_mutex_init(&s->mu, NULL);
+	s->mu_ready = true;
 	if (cfg->events_csv) {
 		s->events_fp = strcmp(cfg->events_csv, "-") == 0 ? stdout :
 			       fopen(cfg->events_csv, "w");
@@ -106,6 +213,8 @@ void wd_session_release(struct wd_session *s)
 		fclose(s->events_json_fp);
 	s->events_json_fp = NULL;
 	wd_scanner_free(s->scanner);
+	if (s->mu_ready)
+		pthread_mutex_destroy(&s->mu);
 	wd_agg_free(s->agg);
 	wd_matcher_free(s->matcher);
 	wd_ruleset_free(s->rules);
@@ -186,6 +295,7 @@ int wd_session_finish(struct wd_session *s, const char *source, bool input_ok)
 		}
 		s->events_json_fp = NULL;
 	}
+	wd_scanner_stop_jobs(s->scanner);
 	wd_matcher_limit_hits(s->matcher, limit_hit, NULL);
 	if (s->warnings > cfg->max_warnings && !cfg->quiet)
 		fprintf(stderr, "whydenied: %zu more warning%s not shown "

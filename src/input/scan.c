@@ -11,11 +11,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 
 #define CHUNK (256u * 1024u)
 #define WALK_MAX_DEPTH 32
 #define LINE_MAX_BYTES (1024u * 1024u)
+
+struct pipeline;
+static void pipeline_free(struct pipeline *p);
+static struct pipeline *pipeline_new(struct wd_scanner *s);
+static void pipeline_input(struct pipeline *p, const char *path);
+static int pipeline_feed(struct pipeline *p, const char *buf, size_t n);
+static int pipeline_end(struct pipeline *p);
 
 struct wd_scanner {
 	const struct wd_scan_ops *ops;
@@ -28,6 +36,8 @@ struct wd_scanner {
 	const struct wd_text_ops *text;
 	char *chunk;
 	bool prefilter;
+	size_t jobs;
+	struct pipeline *pl;	/* worker threads, when jobs > 1 */
 
 	/* The input being read. */
 	const char *path;
@@ -53,22 +63,27 @@ static void warn(struct wd_scanner *s, const char *fmt, ...)
 		s->ops->on_warning(s->ctx, s->msg);
 }
 
-static void note_ts(struct wd_scanner *s, struct wd_str ts)
+static void note_ts_into(char **first, char **last, struct wd_str ts)
 {
 	/* RFC 3339 UTC timestamps of equal precision compare as text;
 	 * different precisions compare correctly up to the seconds. */
 	if (!ts.ptr || ts.len == 0 || ts.len > 64)
 		return;
-	if (!s->st.first_ts || strncmp(ts.ptr, s->st.first_ts, ts.len) < 0 ||
-	    (strlen(s->st.first_ts) > ts.len &&
-	     strncmp(ts.ptr, s->st.first_ts, ts.len) == 0)) {
-		free(s->st.first_ts);
-		s->st.first_ts = wd_xstrndup(ts.ptr, ts.len);
+	if (!*first || strncmp(ts.ptr, *first, ts.len) < 0 ||
+	    (strlen(*first) > ts.len &&
+	     strncmp(ts.ptr, *first, ts.len) == 0)) {
+		free(*first);
+		*first = wd_xstrndup(ts.ptr, ts.len);
 	}
-	if (!s->st.last_ts || strncmp(ts.ptr, s->st.last_ts, ts.len) > 0) {
-		free(s->st.last_ts);
-		s->st.last_ts = wd_xstrndup(ts.ptr, ts.len);
+	if (!*last || strncmp(ts.ptr, *last, ts.len) > 0) {
+		free(*last);
+		*last = wd_xstrndup(ts.ptr, ts.len);
 	}
+}
+
+static void note_ts(struct wd_scanner *s, struct wd_str ts)
+{
+	note_ts_into(&s->st.first_ts, &s->st.last_ts, ts);
 }
 
 /* Hands a decoded record on; shared by JSON and text inputs. */
@@ -102,50 +117,59 @@ static void count_skip(struct wd_scanner *s, enum wd_skip r)
 		s->cur->skipped++;
 }
 
+/* Decodes one entry's bytes: the prefilter first, then the decoder.
+ * Returns 0 with e filled, or <0 with *reason and err set. */
+static int decode_one(struct wd_decoder *dec, struct wd_entry *e,
+		      bool prefilter, const char *path, const char *p,
+		      size_t n, uint64_t line, uint64_t offset,
+		      enum wd_skip *reason, struct wd_err *err)
+{
+	char src[32];
+	const char *sp;
+	size_t end, pl;
+	struct wd_buf b;
+	int k;
+
+	if (prefilter &&
+	    wd_lite_decode(p, n, e, &end) == WD_LITE_SUCCESS) {
+		/* A plain success: no full parse (see whydenied/lite.h). */
+		e->file = path;
+		e->line = line;
+		e->offset = offset;
+		return 0;
+	}
+	wd_err_clear(err);
+	if (wd_decoder_decode(dec, p, n, e, reason, err) < 0)
+		return -1;
+	e->file = path;
+	e->line = line;
+	e->offset = offset;
+	k = snprintf(src, sizeof(src), ":%llu", (unsigned long long)line);
+	pl = strlen(path) > 4096 ? 4096 : strlen(path);
+	wd_buf_init(&b, 4096 + sizeof(src));
+	if (wd_buf_add(&b, path, pl) == 0 &&
+	    wd_buf_add(&b, src, (size_t)k) == 0) {
+		sp = wd_decoder_keep(dec, b.ptr, b.len);
+		if (sp)
+			wd_entry_add(e, WD_F_SOURCE, sp, b.len);
+	}
+	wd_buf_release(&b);
+	return 0;
+}
+
 static int on_entry(void *ctx, const char *p, size_t n, uint64_t line,
 		    uint64_t offset)
 {
 	struct wd_scanner *s = ctx;
 	struct wd_err err;
 	enum wd_skip reason = WD_SKIP_SYNTAX;
-	char src[64];
-	const char *sp;
-	int k;
 
-	size_t end;
-
-	(void)offset;
-	if (s->prefilter &&
-	    wd_lite_decode(p, n, s->entry, &end) == WD_LITE_SUCCESS) {
-		/* A plain success: no full parse (see whydenied/lite.h). */
-		s->entry->file = s->path;
-		s->entry->line = line;
-		s->entry->offset = offset;
-		return emit(s, s->entry);
-	}
-	wd_err_clear(&err);
-	if (wd_decoder_decode(s->dec, p, n, s->entry, &reason, &err) < 0) {
+	if (decode_one(s->dec, s->entry, s->prefilter, s->path, p, n, line,
+		       offset, &reason, &err) < 0) {
 		count_skip(s, reason);
 		warn(s, "%s:%llu: %s", s->path, (unsigned long long)line,
 		     err.msg);
 		return 0;
-	}
-	s->entry->file = s->path;
-	s->entry->line = line;
-	s->entry->offset = offset;
-	k = snprintf(src, sizeof(src), ":%llu", (unsigned long long)line);
-	{
-		struct wd_buf b;
-
-		wd_buf_init(&b, 4096 + sizeof(src));
-		if (wd_buf_add(&b, s->path, strlen(s->path) > 4096 ? 4096 :
-			       strlen(s->path)) == 0 &&
-		    wd_buf_add(&b, src, (size_t)k) == 0) {
-			sp = wd_decoder_keep(s->dec, b.ptr, b.len);
-			if (sp)
-				wd_entry_add(s->entry, WD_F_SOURCE, sp, b.len);
-		}
-		wd_buf_release(&b);
 	}
 	return emit(s, s->entry);
 }
@@ -202,6 +226,7 @@ void wd_scanner_free(struct wd_scanner *s)
 	free(s->st.first_ts);
 	free(s->st.last_ts);
 	free(s->push_name);
+	pipeline_free(s->pl);
 	wd_framer_free(s->framer);
 	wd_decoder_free(s->dec);
 	free(s->entry);
@@ -212,6 +237,18 @@ void wd_scanner_free(struct wd_scanner *s)
 void wd_scanner_set_format(struct wd_scanner *s, enum wd_input_format f)
 {
 	s->format = f;
+}
+
+void wd_scanner_set_jobs(struct wd_scanner *s, size_t jobs)
+{
+	s->jobs = jobs;
+}
+
+void wd_scanner_stop_jobs(struct wd_scanner *s)
+{
+	pipeline_free(s->pl);
+	s->pl = NULL;
+	s->jobs = 1;
 }
 
 void wd_scanner_set_text(struct wd_scanner *s, const struct wd_text_ops *t)
@@ -323,10 +360,42 @@ static bool looks_like_json(const char *p, size_t n, bool *empty)
 		    p[i] == '\n')
 			continue;
 		*empty = false;
+		/* `terraform apply -json` output is a step log, one hclog
+		 * object per line, each starting {"@level": (issue 6). */
+		if (n - i >= 10 && memcmp(p + i, "{\"@level\":", 10) == 0)
+			return false;
 		return p[i] == '{' || p[i] == '[';
 	}
 	*empty = true;
 	return true;
+}
+
+/* The JSON path of scan_reader with worker threads: this thread reads
+ * and frames, the workers decode. */
+static int scan_parallel(struct wd_scanner *s, struct wd_reader *r,
+			 ssize_t n, struct wd_err *rerr)
+{
+	struct wd_input_stat *in = s->cur;
+
+	pipeline_input(s->pl, s->path);
+	while (n > 0 && s->stop == 0) {
+		if (pipeline_feed(s->pl, s->chunk, (size_t)n) < 0)
+			break;
+		n = wd_reader_read(r, s->chunk, CHUNK, rerr);
+		if (n > 0) {
+			s->st.bytes += (uint64_t)n;
+			if (in)
+				in->bytes += (uint64_t)n;
+		}
+	}
+	pipeline_end(s->pl);
+	if (s->stop != 0)
+		return s->stop;
+	if (n < 0) {
+		s->st.inputs_ok--;
+		input_failed(s, in, WD_INPUT_ERROR, rerr->msg);
+	}
+	return 0;
 }
 
 /* Reads one opened input to the end. */
@@ -385,9 +454,13 @@ static int scan_reader(struct wd_scanner *s, struct wd_reader *r,
 		}
 		return s->stop;
 	}
-	wd_framer_reset(s->framer);
 	if (!empty)
 		s->st.inputs_ok++;
+	if (s->jobs > 1 && s->ops->sink_new && s->pl == NULL)
+		s->pl = pipeline_new(s);
+	if (s->pl)
+		return scan_parallel(s, r, n, &rerr);
+	wd_framer_reset(s->framer);
 	while (n > 0 && s->stop == 0) {
 		if (wd_framer_feed(s->framer, s->chunk, (size_t)n) < 0)
 			break;
@@ -577,4 +650,441 @@ void wd_scan_fail(struct wd_scanner *s, const char *msg)
 {
 	s->st.inputs_ok--;
 	input_failed(s, s->cur, WD_INPUT_ERROR, msg);
+}
+
+uint64_t wd_scan_abandon(struct wd_scanner *s, const char *note)
+{
+	uint64_t n = s->st.entries - s->push_entries;
+
+	if (s->cur && note) {
+		free(s->cur->message);
+		s->cur->message = wd_xstrdup(note);
+	}
+	wd_framer_reset(s->framer);
+	s->cur = NULL;
+	s->path = "(none)";
+	free(s->push_name);
+	s->push_name = NULL;
+	return n;
+}
+
+/* ---- worker threads ----
+ *
+ * The reading thread frames the input and copies each entry into a batch
+ * (at most BATCH_BYTES of entries, BATCH_ITEMS items); a ring of batches
+ * bounds memory. Workers take ready batches, decode each entry with their
+ * own decoder, and feed the batch's sink. The reading thread merges done
+ * batches strictly in order: counts, time range, warnings, then the sink.
+ */
+
+#define BATCH_BYTES (1u << 20)
+#define BATCH_ITEMS 4096
+
+enum batch_state { B_FREE, B_READY, B_BUSY, B_DONE };
+
+struct item {
+	size_t off, len;	/* in bytes (entries) or notes (skips) */
+	uint64_t line, offset;
+	int skip;		/* -1: an entry; else a framer skip reason */
+};
+
+struct batch {
+	enum batch_state state;
+	uint64_t seq;
+	const char *path;
+	char *bytes;
+	size_t len;
+	struct wd_buf notes;	/* framer skip messages */
+	struct item *items;
+	size_t nitems;
+	void *sink;
+	/* Results. */
+	uint64_t entries, failures, successes, skipped;
+	uint64_t skipped_by[WD_SKIP__COUNT];
+	char *first_ts, *last_ts;
+	struct wd_buf warnings;	/* lines ending in \n */
+	int stop;
+};
+
+struct worker {
+	struct pipeline *p;
+	pthread_t th;
+	bool started;
+};
+
+struct pipeline {
+	struct wd_scanner *s;
+	struct wd_framer *framer;
+	pthread_mutex_t mu;
+	pthread_cond_t ready;	/* a batch became READY, or quit */
+	pthread_cond_t done;	/* a batch became DONE */
+	struct batch *b;
+	size_t nb;
+	struct worker *w;
+	size_t nw;
+	uint64_t seq_fill;	/* next sequence number to hand out */
+	uint64_t seq_merge;	/* next sequence number to merge */
+	struct batch *fill;	/* being filled */
+	const char *path;
+	size_t max_items;	/* items a batch (BATCH_ITEMS) */
+	bool quit;
+};
+
+static void batch_reset(struct batch *b)
+{
+	b->len = 0;
+	b->nitems = 0;
+	wd_buf_clear(&b->notes);
+	wd_buf_clear(&b->warnings);
+	b->entries = b->failures = b->successes = b->skipped = 0;
+	memset(b->skipped_by, 0, sizeof(b->skipped_by));
+	free(b->first_ts);
+	free(b->last_ts);
+	b->first_ts = b->last_ts = NULL;
+	b->stop = 0;
+	b->sink = NULL;
+}
+
+static void batch_warn(struct batch *b, const char *path, uint64_t line,
+		       const char *msg)
+{
+	char head[64];
+
+	snprintf(head, sizeof(head), ":%llu: ", (unsigned long long)line);
+	(void)wd_buf_adds(&b->warnings, path);
+	(void)wd_buf_adds(&b->warnings, head);
+	(void)wd_buf_adds(&b->warnings, msg);
+	(void)wd_buf_addc(&b->warnings, '\n');
+}
+
+static void batch_process(struct pipeline *p, struct batch *b,
+			  struct wd_decoder *dec, struct wd_entry *e,
+			  void *wstate)
+{
+	const struct wd_scan_ops *ops = p->s->ops;
+	size_t i;
+
+	b->sink = ops->sink_new(p->s->ctx);
+	for (i = 0; i < b->nitems && b->stop == 0; i++) {
+		struct item *it = &b->items[i];
+		enum wd_skip reason = WD_SKIP_SYNTAX;
+		struct wd_err err;
+
+		if (it->skip >= 0) {
+			b->skipped++;
+			b->skipped_by[it->skip]++;
+			batch_warn(b, b->path, it->line, b->notes.ptr + it->off);
+			continue;
+		}
+		if (decode_one(dec, e, p->s->prefilter, b->path,
+			       b->bytes + it->off, it->len, it->line,
+			       it->offset, &reason, &err) < 0) {
+			b->skipped++;
+			b->skipped_by[reason]++;
+			batch_warn(b, b->path, it->line, err.msg);
+			continue;
+		}
+		b->entries++;
+		if (e->failure)
+			b->failures++;
+		else
+			b->successes++;
+		note_ts_into(&b->first_ts, &b->last_ts,
+			     wd_entry_get(e, WD_F_TIMESTAMP));
+		if (ops->sink_entry(p->s->ctx, wstate, b->sink, e) < 0)
+			b->stop = -1;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pipeline *p = w->p;
+	struct wd_decoder *dec = wd_decoder_new();
+	struct wd_entry *e = wd_xmalloc(sizeof(*e));
+	void *wstate = p->s->ops->worker_new(p->s->ctx);
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		struct batch *pick = NULL;
+		size_t i;
+
+		for (i = 0; i < p->nb; i++)
+			if (p->b[i].state == B_READY &&
+			    (pick == NULL || p->b[i].seq < pick->seq))
+				pick = &p->b[i];
+		if (pick == NULL) {
+			if (p->quit)
+				break;
+			pthread_cond_wait(&p->ready, &p->mu);
+			continue;
+		}
+		pick->state = B_BUSY;
+		pthread_mutex_unlock(&p->mu);
+		batch_process(p, pick, dec, e, wstate);
+		pthread_mutex_lock(&p->mu);
+		pick->state = B_DONE;
+		pthread_cond_broadcast(&p->done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	p->s->ops->worker_free(p->s->ctx, wstate);
+	free(e);
+	wd_decoder_free(dec);
+	return NULL;
+}
+
+/* Merges one done batch into the scanner (reading thread, in order). */
+static void batch_merge(struct pipeline *p, struct batch *b)
+{
+	struct wd_scanner *s = p->s;
+	char *line, *nl;
+	size_t k;
+
+	s->st.entries += b->entries;
+	s->st.failures += b->failures;
+	s->st.successes += b->successes;
+	s->st.skipped += b->skipped;
+	for (k = 0; k < WD_SKIP__COUNT; k++)
+		s->st.skipped_by[k] += b->skipped_by[k];
+	if (s->cur) {
+		s->cur->entries += b->entries;
+		s->cur->failures += b->failures;
+		s->cur->skipped += b->skipped;
+	}
+	if (b->first_ts)
+		note_ts(s, (struct wd_str){ b->first_ts, strlen(b->first_ts) });
+	if (b->last_ts)
+		note_ts(s, (struct wd_str){ b->last_ts, strlen(b->last_ts) });
+	for (line = b->warnings.ptr; line && *line; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl == NULL)
+			break;
+		*nl = '\0';
+		if (s->ops->on_warning)
+			s->ops->on_warning(s->ctx, line);
+	}
+	if (b->sink)
+		s->ops->sink_merge(s->ctx, b->sink);
+	if (b->stop)
+		s->stop = b->stop;
+}
+
+/* Merges every done batch that is next in order. Called with mu held;
+ * drops it while merging. */
+static void merge_ready(struct pipeline *p)
+{
+	for (;;) {
+		struct batch *b = NULL;
+		size_t i;
+
+		for (i = 0; i < p->nb; i++)
+			if (p->b[i].state == B_DONE &&
+			    p->b[i].seq == p->seq_merge)
+				b = &p->b[i];
+		if (b == NULL)
+			return;
+		pthread_mutex_unlock(&p->mu);
+		batch_merge(p, b);
+		pthread_mutex_lock(&p->mu);
+		batch_reset(b);
+		b->state = B_FREE;
+		p->seq_merge++;
+	}
+}
+
+static void submit(struct pipeline *p)
+{
+	if (p->fill == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->fill->state = B_READY;
+	pthread_cond_signal(&p->ready);
+	pthread_mutex_unlock(&p->mu);
+	p->fill = NULL;
+}
+
+/* A batch to fill: merges what it can, waits for a free one. */
+static struct batch *get_fill(struct pipeline *p)
+{
+	size_t i;
+
+	if (p->fill)
+		return p->fill;
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		merge_ready(p);
+		for (i = 0; i < p->nb; i++)
+			if (p->b[i].state == B_FREE)
+				break;
+		if (i < p->nb)
+			break;
+		pthread_cond_wait(&p->done, &p->mu);
+	}
+	p->fill = &p->b[i];
+	p->fill->state = B_BUSY;	/* owned by the reading thread */
+	p->fill->seq = p->seq_fill++;
+	p->fill->path = p->path;
+	pthread_mutex_unlock(&p->mu);
+	return p->fill;
+}
+
+static struct item *add_item(struct pipeline *p, size_t need)
+{
+	struct batch *b = get_fill(p);
+
+	if (b->nitems == p->max_items || b->len + need > BATCH_BYTES) {
+		if (b->nitems > 0) {
+			submit(p);
+			b = get_fill(p);
+		}
+	}
+	return &b->items[b->nitems++];
+}
+
+static int pl_entry(void *ctx, const char *bytes, size_t n, uint64_t line,
+		    uint64_t offset)
+{
+	struct pipeline *p = ctx;
+	struct item *it = add_item(p, n);
+	struct batch *b = p->fill;
+
+	/* An entry is at most WD_ENTRY_MAX_BYTES, and an empty batch holds
+	 * 2 * BATCH_BYTES: it always fits. */
+	memcpy(b->bytes + b->len, bytes, n);
+	it->off = b->len;
+	it->len = n;
+	it->line = line;
+	it->offset = offset;
+	it->skip = -1;
+	b->len += n;
+	return p->s->stop;
+}
+
+static void pl_skip(void *ctx, enum wd_skip r, uint64_t line, uint64_t off,
+		    const char *detail)
+{
+	struct pipeline *p = ctx;
+	struct item *it = add_item(p, 0);
+	struct batch *b = p->fill;
+
+	it->off = b->notes.len;
+	(void)wd_buf_adds(&b->notes, detail);
+	(void)wd_buf_addc(&b->notes, '\0');
+	it->len = 0;
+	it->line = line;
+	it->offset = off;
+	it->skip = (int)r;
+}
+
+static void pl_meta(void *ctx, const char *key, const char *val, size_t n)
+{
+	struct pipeline *p = ctx;
+
+	if (p->s->ops->on_meta)
+		p->s->ops->on_meta(p->s->ctx, key, val, n);
+}
+
+static const struct wd_framer_ops pl_framer_ops = {
+	pl_entry, pl_skip, pl_meta,
+};
+
+static struct pipeline *pipeline_new(struct wd_scanner *s)
+{
+	struct pipeline *p = wd_xcalloc(1, sizeof(*p));
+	size_t i;
+
+	p->s = s;
+	p->framer = wd_framer_new(&pl_framer_ops, p);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->ready, NULL);
+	pthread_cond_init(&p->done, NULL);
+	p->nb = 2 * s->jobs + 2;
+	/* WHYDENIED_BATCH_ITEMS makes batches small, so that tests cross
+	 * many batch boundaries on small inputs. */
+	p->max_items = BATCH_ITEMS;
+	if (getenv("WHYDENIED_BATCH_ITEMS")) {
+		long k = strtol(getenv("WHYDENIED_BATCH_ITEMS"), NULL, 10);
+
+		if (k > 0 && k < BATCH_ITEMS)
+			p->max_items = (size_t)k;
+	}
+	p->b = wd_xcalloc(p->nb, sizeof(*p->b));
+	for (i = 0; i < p->nb; i++) {
+		p->b[i].bytes = wd_xmalloc(2 * BATCH_BYTES);
+		p->b[i].items = wd_xcalloc(BATCH_ITEMS, sizeof(struct item));
+		wd_buf_init(&p->b[i].notes, 4u << 20);
+		wd_buf_init(&p->b[i].warnings, 8u << 20);
+	}
+	p->nw = s->jobs;
+	p->w = wd_xcalloc(p->nw, sizeof(*p->w));
+	for (i = 0; i < p->nw; i++) {
+		p->w[i].p = p;
+		p->w[i].started = pthread_create(&p->w[i].th, NULL,
+						 worker_main, &p->w[i]) == 0;
+	}
+	for (i = 0; i < p->nw; i++)
+		if (p->w[i].started)
+			return p;
+	/* No thread could start: scan on this one. */
+	pipeline_free(p);
+	s->jobs = 1;
+	return NULL;
+}
+
+static void pipeline_input(struct pipeline *p, const char *path)
+{
+	p->path = path;
+	wd_framer_reset(p->framer);
+}
+
+static int pipeline_feed(struct pipeline *p, const char *buf, size_t n)
+{
+	wd_framer_feed(p->framer, buf, n);
+	return p->s->stop;
+}
+
+/* Ends an input: everything framed is decoded and merged on return. */
+static int pipeline_end(struct pipeline *p)
+{
+	if (p->s->stop == 0)
+		wd_framer_finish(p->framer);
+	submit(p);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		merge_ready(p);
+		if (p->seq_merge == p->seq_fill)
+			break;
+		pthread_cond_wait(&p->done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return p->s->stop;
+}
+
+static void pipeline_free(struct pipeline *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->ready);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->nw; i++)
+		if (p->w[i].started)
+			pthread_join(p->w[i].th, NULL);
+	for (i = 0; i < p->nb; i++) {
+		batch_reset(&p->b[i]);
+		free(p->b[i].bytes);
+		free(p->b[i].items);
+		wd_buf_release(&p->b[i].notes);
+		wd_buf_release(&p->b[i].warnings);
+	}
+	free(p->b);
+	free(p->w);
+	wd_framer_free(p->framer);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->ready);
+	pthread_cond_destroy(&p->done);
+	free(p);
 }

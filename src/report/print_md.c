@@ -71,8 +71,8 @@ static void items(FILE *fp, const char *label, const struct wd_strs *s)
 			fputs(", ", fp);
 		md(fp, s->v[i]);
 	}
-	if (s->more)
-		fprintf(fp, " \\(\\+%llu more\\)", (unsigned long long)s->more);
+	if (s->truncated)
+		fputs(", …", fp);
 	fputc('\n', fp);
 }
 

@@ -129,8 +129,8 @@ static void list(FILE *fp, const struct wd_print_opts *o, const char *label,
 			fputs(", ", fp);
 		wd_put_safe(fp, s->v[i]);
 	}
-	if (s->more)
-		fprintf(fp, " (+%llu more)", (unsigned long long)s->more);
+	if (s->truncated)
+		fputs(", …", fp);
 	fputc('\n', fp);
 }
 

@@ -535,6 +535,14 @@ size_t wd_matcher_limit_hits(const struct wd_matcher *m,
 	return n;
 }
 
+void wd_matcher_absorb(struct wd_matcher *dst, const struct wd_matcher *src)
+{
+	size_t i;
+
+	for (i = 0; i < dst->rs->n && i < src->rs->n; i++)
+		dst->limit_hits[i] += src->limit_hits[i];
+}
+
 /* ---- templates ---- */
 
 static bool shell_safe(struct wd_str v)

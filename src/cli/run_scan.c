@@ -10,6 +10,7 @@ int wd_run_scan(const struct wd_config *cfg)
 	struct wd_err err;
 	const struct wd_scan_stats *st;
 	size_t i;
+	bool readable;
 	int ret;
 
 	ret = wd_session_begin(&s, cfg);
@@ -34,9 +35,13 @@ int wd_run_scan(const struct wd_config *cfg)
 		}
 	}
 	st = wd_scanner_stats(s.scanner);
-	if (st->inputs_ok == 0)
+	/* An input cut short (a truncated gzip stream) still gave its
+	 * entries: that is not "nothing could be read" (--strict makes any
+	 * unreadable input exit 3). */
+	readable = st->inputs_ok > 0 || st->entries > 0 || st->skipped > 0;
+	if (!readable)
 		fprintf(stderr, "whydenied: nothing could be read\n");
-	ret = wd_session_finish(&s, "scan", st->inputs_ok > 0);
+	ret = wd_session_finish(&s, "scan", readable);
 	wd_session_release(&s);
 	return ret;
 }

@@ -92,6 +92,7 @@ enum dkind {
 	DK_VSUBJ,
 	DK_VDESC,
 	DK_VQMETRIC,
+	DK_VEND,	/* a violation object ended */
 	DK_LINKURL,
 	DK_RETRY,
 };
@@ -408,9 +409,36 @@ static void detail_done(struct wd_decoder *d)
 	size_t i;
 
 	add(d, WD_F_DETAIL_TYPE, d->dtype);
+	struct wd_str none = { "", 0 };
+	struct wd_str vt = { NULL, 0 }, vs = { NULL, 0 }, vd = { NULL, 0 };
+
 	for (i = 0; i < d->nditems; i++) {
 		struct ditem *it = &d->ditems[i];
 
+		switch (it->kind) {
+		case DK_VTYPE: vt = it->val; continue;
+		case DK_VSUBJ: vs = it->val; continue;
+		case DK_VDESC: vd = it->val; continue;
+		case DK_VEND:
+			/* One violation: type, subject and description stay
+			 * aligned ("" for a missing one), so the k-th type
+			 * goes with the k-th description. */
+			if (quota) {
+				add(d, WD_F_QUOTA_SUBJECT, vs.ptr ? vs : none);
+				add(d, WD_F_QUOTA_DESCRIPTION,
+				    vd.ptr ? vd : none);
+			} else if (vt.ptr || vs.ptr || vd.ptr) {
+				add(d, WD_F_VIOLATION_TYPE, vt.ptr ? vt : none);
+				add(d, WD_F_VIOLATION_SUBJECT,
+				    vs.ptr ? vs : none);
+				add(d, WD_F_VIOLATION_DESCRIPTION,
+				    vd.ptr ? vd : none);
+			}
+			vt.ptr = vs.ptr = vd.ptr = NULL;
+			continue;
+		default:
+			break;
+		}
 		switch (it->kind) {
 		case DK_REASON: add(d, WD_F_ERROR_REASON, it->val); break;
 		case DK_DOMAIN: add(d, WD_F_ERROR_DOMAIN, it->val); break;
@@ -419,18 +447,10 @@ static void detail_done(struct wd_decoder *d)
 					   it->key.ptr, it->key.len,
 					   it->val.ptr, it->val.len);
 			break;
-		case DK_VTYPE: add(d, WD_F_VIOLATION_TYPE, it->val); break;
-		case DK_VSUBJ:
-			add(d, quota ? WD_F_QUOTA_SUBJECT :
-			    WD_F_VIOLATION_SUBJECT, it->val);
-			break;
-		case DK_VDESC:
-			add(d, quota ? WD_F_QUOTA_DESCRIPTION :
-			    WD_F_VIOLATION_DESCRIPTION, it->val);
-			break;
 		case DK_VQMETRIC: add(d, WD_F_QUOTA_METRIC, it->val); break;
 		case DK_LINKURL: add(d, WD_F_HELP_URL, it->val); break;
 		case DK_RETRY: add(d, WD_F_RETRY_DELAY, it->val); break;
+		default: break;
 		}
 	}
 	d->nditems = 0;
@@ -595,6 +615,9 @@ static int close_container(struct wd_decoder *d)
 	if (d->depth == 0)
 		return 1;
 	fr = top(d);
+	if (fr->node == N_DVIOL)
+		ditem_add(d, DK_VEND, (struct wd_str){ NULL, 0 },
+			  (struct wd_str){ NULL, 0 });
 	if (fr->node == N_DETAIL)
 		detail_done(d);
 	else if (fr->node == N_AUTHZ_ITEM)

@@ -179,11 +179,17 @@ static int cmp_u32(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
+/* &a->v[i], or NULL while a is empty. */
+static uint32_t *n_or_null(const struct u32vec *a, size_t i)
+{
+	return a->v ? a->v + i : NULL;
+}
+
 /* A role object ended: keep it, or drop what it collected. */
 static int end_item(struct wd_roles_builder *b)
 {
 	struct brole *r = &b->roles[b->nroles];
-	uint32_t *g = b->grants.v + r->first;
+	uint32_t *g = n_or_null(&b->grants, r->first);
 	size_t n = b->grants.n - r->first, i, k, slot;
 	long name, stage;
 
@@ -207,7 +213,8 @@ static int end_item(struct wd_roles_builder *b)
 	if (name < 0 || stage < 0)
 		return fail(b, WD_ELIMIT, "names exceed the string cap");
 	/* A permission listed twice counts once. */
-	qsort(g, n, sizeof(*g), cmp_u32);
+	if (n > 1)
+		qsort(g, n, sizeof(*g), cmp_u32);
 	for (i = k = 0; i < n; i++)
 		if (k == 0 || g[i] != g[k - 1])
 			g[k++] = g[i];
@@ -449,7 +456,7 @@ size_t wd_roles_builder_duplicates(const struct wd_roles_builder *b)
 
 /* Turns a yajl status into our error. */
 static int parse_error(struct wd_roles_builder *b, yajl_status st,
-		       struct wd_err *err)
+		       size_t at, struct wd_err *err)
 {
 	unsigned char *msg;
 	const char *m;
@@ -465,8 +472,8 @@ static int parse_error(struct wd_roles_builder *b, yajl_status st,
 	while (ml > 0 && (m[ml - 1] == '\n' || m[ml - 1] == ' ' ||
 			  m[ml - 1] == '.'))
 		ml--;
-	wd_err_set(err, WD_EFORMAT, "invalid JSON near byte %zu: %.*s",
-		   b->fed, (int)ml, m);
+	wd_err_set(err, WD_EFORMAT, "invalid JSON at byte %zu: %.*s",
+		   at, (int)ml, m);
 	if (msg)
 		yajl_free_error(b->h, msg);
 	return WD_EFORMAT;
@@ -478,8 +485,8 @@ int wd_roles_builder_feed(struct wd_roles_builder *b, const char *p,
 	yajl_status st;
 
 	if (b->dead)
-		return wd_err_set(err, WD_EUSAGE, "role builder used after "
-				  "an error");
+		return wd_err_set(err, WD_EUSAGE, "role builder already "
+				  "finished or failed");
 	if (n > WD_ROLES_MAX_INPUT - b->fed) {
 		b->dead = true;
 		return wd_err_set(err, WD_ELIMIT, "roles JSON larger than "
@@ -487,9 +494,10 @@ int wd_roles_builder_feed(struct wd_roles_builder *b, const char *p,
 	}
 	b->err = err;
 	st = yajl_parse(b->h, (const unsigned char *)p, n);
-	b->fed += n;
 	if (st != yajl_status_ok)
-		return parse_error(b, st, err);
+		return parse_error(b, st, b->fed + yajl_get_bytes_consumed(b->h),
+				   err);
+	b->fed += n;
 	return 0;
 }
 
@@ -502,6 +510,7 @@ struct freeze {
 	uint32_t *porder;	/* new permission id -> builder id */
 	uint32_t *pnew;		/* builder id -> new permission id */
 	unsigned char *rflags;	/* by builder role */
+	uint32_t nperms;	/* permissions some kept role holds */
 };
 
 /* The builder being frozen on this thread: qsort has no context
@@ -540,10 +549,13 @@ static int cmp_u64(const void *x, const void *y)
 	return a < c ? -1 : a > c;
 }
 
+/* Numbers the roles in rank order and the permissions that kept roles
+ * hold in name order (a skipped role's permissions are dropped). */
 static void freeze_orders(struct freeze *z)
 {
 	const struct wd_roles_builder *b = z->b;
-	size_t i;
+	size_t i, np = b->perm_name.n;
+	unsigned char *used = wd_xcalloc(np + 1, 1);
 
 	z->order = wd_xmalloc((b->nroles + 1) * sizeof(uint32_t));
 	z->rank = wd_xmalloc((b->nroles + 1) * sizeof(uint32_t));
@@ -561,19 +573,33 @@ static void freeze_orders(struct freeze *z)
 		if (wd_idx_is_ignored(bstr(b, r->name), bstr(b, r->stage)))
 			z->rflags[z->order[i]] |= WD_ROLE_IGNORED;
 	}
-	z->porder = wd_xmalloc((b->perm_name.n + 1) * sizeof(uint32_t));
-	z->pnew = wd_xmalloc((b->perm_name.n + 1) * sizeof(uint32_t));
-	for (i = 0; i < b->perm_name.n; i++)
-		z->porder[i] = (uint32_t)i;
-	qsort(z->porder, b->perm_name.n, sizeof(uint32_t), cmp_perm);
-	for (i = 0; i < b->perm_name.n; i++)
+	for (i = 0; i < b->grants.n; i++)
+		used[b->grants.v[i]] = 1;
+	z->porder = wd_xmalloc((np + 1) * sizeof(uint32_t));
+	z->pnew = wd_xmalloc((np + 1) * sizeof(uint32_t));
+	z->nperms = 0;
+	for (i = 0; i < np; i++)
+		if (used[i])
+			z->porder[z->nperms++] = (uint32_t)i;
+	qsort(z->porder, z->nperms, sizeof(uint32_t), cmp_perm);
+	for (i = 0; i < z->nperms; i++)
 		z->pnew[z->porder[i]] = (uint32_t)i;
 	sort_b = NULL;
+	free(used);
+}
+
+static void freeze_release(struct freeze *z)
+{
+	free(z->order);
+	free(z->rank);
+	free(z->porder);
+	free(z->pnew);
+	free(z->rflags);
 }
 
 /* Fills the postings: for each permission the roles that may be
- * suggested, sorted by (basic, other service, role index). count and
- * first are by new permission id. */
+ * suggested, sorted by (basic, other service, role index). first is by
+ * new permission id; fill counts them. */
 static void freeze_postings(const struct freeze *z, unsigned char *post,
 			    const uint32_t *first, uint32_t *fill)
 {
@@ -592,7 +618,7 @@ static void freeze_postings(const struct freeze *z, unsigned char *post,
 			wd_idx_put(post, first[p] + fill[p]++, z->rank[i]);
 		}
 	}
-	for (i = 0; i < b->perm_name.n; i++) {
+	for (i = 0; i < z->nperms; i++) {
 		const char *perm = bstr(b, b->perm_name.v[z->porder[i]]);
 		size_t n = fill[i];
 
@@ -612,20 +638,31 @@ static void freeze_postings(const struct freeze *z, unsigned char *post,
 				k |= (uint64_t)1 << 32;
 			keys[j] = k;
 		}
-		qsort(keys, n, sizeof(*keys), cmp_u64);
+		if (n > 1)
+			qsort(keys, n, sizeof(*keys), cmp_u64);
 		for (j = 0; j < n; j++)
 			wd_idx_put(post, first[i] + j, (uint32_t)keys[j]);
 	}
 	free(keys);
 }
 
+/* Appends s to the string section at *at; returns its offset. */
+static uint32_t put_str(char *str, uint32_t *at, const char *s)
+{
+	uint32_t off = *at;
+	size_t n = strlen(s) + 1;
+
+	memcpy(str + off, s, n);
+	*at += (uint32_t)n;
+	return off;
+}
+
 static int freeze(struct wd_roles **out, const struct wd_roles_builder *b,
 		  struct wd_err *err)
 {
-	struct freeze z = { b, NULL, NULL, NULL, NULL, NULL };
+	struct freeze z;
 	uint32_t nroles = (uint32_t)b->nroles;
-	uint32_t nperms = (uint32_t)b->perm_name.n;
-	uint32_t nslots = 16, npost = 0, nstr, i;
+	uint32_t nperms, nslots = 16, npost = 0, nstr = 1, at = 1, i, j;
 	uint32_t *first, *fill;
 	unsigned char *blob, *roles, *perms, *slots, *post;
 	char *str;
@@ -633,13 +670,23 @@ static int freeze(struct wd_roles **out, const struct wd_roles_builder *b,
 	struct wd_roles *r;
 	int ret;
 
+	memset(&z, 0, sizeof(z));
+	z.b = b;
+	freeze_orders(&z);
+	nperms = z.nperms;
 	while (nslots <= 2 * nperms)
 		nslots *= 2;
-	for (i = 0; i < nroles; i++)
-		if (!wd_idx_is_ignored(bstr(b, b->roles[i].name),
-				       bstr(b, b->roles[i].stage)))
-			npost += b->roles[i].n;
-	nstr = (uint32_t)b->strs.len + 1;	/* offset 0: "" */
+	for (i = 0; i < nroles; i++) {
+		const struct brole *br = &b->roles[i];
+
+		if (!(z.rflags[i] & WD_ROLE_IGNORED))
+			npost += br->n;
+		nstr += (uint32_t)strlen(bstr(b, br->name)) + 1;
+		nstr += (uint32_t)strlen(bstr(b, br->stage)) + 1;
+	}
+	for (i = 0; i < nperms; i++)
+		nstr += (uint32_t)strlen(bstr(b,
+			b->perm_name.v[z.porder[i]])) + 1;
 	size = WD_IDX_HEADER + (size_t)nroles * WD_IDX_ROLE +
 	       (size_t)nperms * WD_IDX_PERM + (size_t)nslots * 4 +
 	       (size_t)npost * 4 + nstr;
@@ -657,17 +704,15 @@ static int freeze(struct wd_roles **out, const struct wd_roles_builder *b,
 	perms = roles + (size_t)nroles * WD_IDX_ROLE;
 	slots = perms + (size_t)nperms * WD_IDX_PERM;
 	post = slots + (size_t)nslots * 4;
-	str = (char *)post + (size_t)npost * 4;
-	/* The builder's strings move as a block, one byte along. */
-	if (b->strs.len)
-		memcpy(str + 1, b->strs.ptr, b->strs.len);
+	str = (char *)post + (size_t)npost * 4;	/* str[0]: "" */
 
-	freeze_orders(&z);
 	for (i = 0; i < nroles; i++) {
 		const struct brole *br = &b->roles[z.order[i]];
 
-		wd_idx_put(roles, (size_t)i * 4, br->name + 1);
-		wd_idx_put(roles, (size_t)i * 4 + 1, br->stage + 1);
+		wd_idx_put(roles, (size_t)i * 4,
+			   put_str(str, &at, bstr(b, br->name)));
+		wd_idx_put(roles, (size_t)i * 4 + 1,
+			   put_str(str, &at, bstr(b, br->stage)));
 		wd_idx_put(roles, (size_t)i * 4 + 2, br->n);
 		wd_idx_put(roles, (size_t)i * 4 + 3, z.rflags[z.order[i]]);
 	}
@@ -675,43 +720,34 @@ static int freeze(struct wd_roles **out, const struct wd_roles_builder *b,
 	fill = wd_xcalloc((size_t)nperms + 1, sizeof(*fill));
 	for (i = 0; i < nroles; i++) {
 		const struct brole *br = &b->roles[i];
-		uint32_t j;
 
 		if (z.rflags[i] & WD_ROLE_IGNORED)
 			continue;
 		for (j = 0; j < br->n; j++)
 			first[z.pnew[b->grants.v[br->first + j]]]++;
 	}
-	{
-		uint32_t sum = 0;
+	for (i = 0, j = 0; i < nperms; i++) {
+		uint32_t c = first[i];
 
-		for (i = 0; i < nperms; i++) {
-			uint32_t c = first[i];
-
-			first[i] = sum;
-			sum += c;
-		}
+		first[i] = j;
+		j += c;
 	}
 	freeze_postings(&z, post, first, fill);
 	for (i = 0; i < nperms; i++) {
-		uint32_t name = b->perm_name.v[z.porder[i]] + 1;
+		const char *name = bstr(b, b->perm_name.v[z.porder[i]]);
 		uint32_t mask = nslots - 1, s;
 
-		wd_idx_put(perms, (size_t)i * 3, name);
+		wd_idx_put(perms, (size_t)i * 3, put_str(str, &at, name));
 		wd_idx_put(perms, (size_t)i * 3 + 1, first[i]);
 		wd_idx_put(perms, (size_t)i * 3 + 2, fill[i]);
-		s = wd_idx_hash(str + name, strlen(str + name)) & mask;
+		s = wd_idx_hash(name, strlen(name)) & mask;
 		while (wd_idx_get(slots, s) != 0)
 			s = (s + 1) & mask;
 		wd_idx_put(slots, s, i + 1);
 	}
 	free(first);
 	free(fill);
-	free(z.order);
-	free(z.rank);
-	free(z.porder);
-	free(z.pnew);
-	free(z.rflags);
+	freeze_release(&z);
 
 	r = wd_xcalloc(1, sizeof(*r));
 	ret = wd_idx_open(r, blob, size, err);	/* takes blob */
@@ -729,12 +765,12 @@ int wd_roles_builder_finish(struct wd_roles **out, struct wd_roles_builder *b,
 	yajl_status st;
 
 	if (b->dead)
-		return wd_err_set(err, WD_EUSAGE, "role builder used after "
-				  "an error");
+		return wd_err_set(err, WD_EUSAGE, "role builder already "
+				  "finished or failed");
 	b->err = err;
 	st = yajl_complete_parse(b->h);
 	if (st != yajl_status_ok)
-		return parse_error(b, st, err);
+		return parse_error(b, st, b->fed, err);
 	b->dead = true;
 	if (b->documents == 0)
 		return wd_err_set(err, WD_EFORMAT, "no JSON document");

@@ -80,7 +80,11 @@ static bool layout(uint32_t nroles, uint32_t nperms, uint32_t nslots,
 static int check_header(struct wd_roles *r, const unsigned char *b,
 			size_t size, struct wd_err *err)
 {
-	if (size < WD_IDX_HEADER || memcmp(b, WD_IDX_MAGIC, 8) != 0)
+	size_t i;
+
+	if (size < WD_IDX_HEADER)
+		return bad(err, "too short");
+	if (memcmp(b, WD_IDX_MAGIC, 8) != 0)
 		return bad(err, "no magic header");
 	if (wd_idx_get(b, 3) != WD_IDX_BOM)
 		return bad(err, "written on a machine of another byte order");
@@ -95,6 +99,9 @@ static int check_header(struct wd_roles *r, const unsigned char *b,
 	r->nstr = wd_idx_get(b, 8);
 	if (wd_idx_get(b, 9) != size)
 		return bad(err, "truncated or padded");
+	for (i = 10; i < WD_IDX_HEADER / 4; i++)
+		if (wd_idx_get(b, i) != 0)
+			return bad(err, "reserved header fields set");
 	if (!layout(r->nroles, r->nperms, r->nslots, r->npost, r->nstr, size))
 		return bad(err, "section sizes do not add up");
 	if (r->nslots == 0 || (r->nslots & (r->nslots - 1)) != 0 ||

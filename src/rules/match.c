@@ -105,6 +105,24 @@ static void vars_put(struct wd_vars *vars, const char *name, struct wd_str val,
 static bool eval(struct wd_matcher *m, const struct wd_rule *r,
 		 const struct cond *c, const struct wd_entry *e);
 
+/* Appends a capture (first one of a name wins when read, so rollback
+ * by truncation is exact). */
+static void caps_add(struct wd_vars *caps, const char *name, struct wd_str v)
+{
+	size_t i;
+
+	if (v.ptr == NULL || v.len == 0)
+		return;
+	for (i = 0; i < caps->n; i++)
+		if (strcmp(caps->v[i].name, name) == 0)
+			return;
+	if (caps->n >= WD_MAX_VARS)
+		return;
+	caps->v[caps->n].name = name;
+	caps->v[caps->n].val = v;
+	caps->n++;
+}
+
 static void capture_groups(struct wd_matcher *m, const pcre2_code *re,
 			   const char *subject)
 {
@@ -128,7 +146,7 @@ static void capture_groups(struct wd_matcher *m, const pcre2_code *re,
 			continue;
 		v.ptr = subject + ov[2 * num];
 		v.len = ov[2 * num + 1] - ov[2 * num];
-		vars_put(&m->caps, name, v, false);
+		caps_add(&m->caps, name, v);
 	}
 }
 
@@ -175,19 +193,30 @@ static bool eval(struct wd_matcher *m, const struct wd_rule *r,
 	size_t i, pos = 0;
 	struct wd_str v;
 
+	size_t mark = m->caps.n;
+	bool ok;
+
+	/* Named groups count only from branches that hold: a failed
+	 * branch, and anything under a "not", takes its captures back. */
 	switch (c->op) {
 	case C_ALL:
 		for (i = 0; i < c->nkids; i++)
-			if (!eval(m, r, &c->kids[i], e))
+			if (!eval(m, r, &c->kids[i], e)) {
+				m->caps.n = mark;
 				return false;
+			}
 		return true;
 	case C_ANY:
-		for (i = 0; i < c->nkids; i++)
+		for (i = 0; i < c->nkids; i++) {
 			if (eval(m, r, &c->kids[i], e))
 				return true;
+			m->caps.n = mark;
+		}
 		return false;
 	case C_NOT:
-		return !eval(m, r, &c->kids[0], e);
+		ok = eval(m, r, &c->kids[0], e);
+		m->caps.n = mark;
+		return !ok;
 	case C_EXISTS:
 		return wd_entry_next(e, (enum wd_field)c->field, c->key,
 				     c->key_len, &pos, &v) == c->exists;
@@ -365,10 +394,28 @@ static void extract(struct wd_matcher *m, const struct wd_entry *e,
 	vars_put(vars, "quota_limit", v, false);
 }
 
-/* Every record field by its own name (first value). */
-static void fields_as_vars(const struct wd_entry *e, struct wd_vars *vars)
+/* Every record field by its own name (first value), and every ErrorInfo
+ * metadata value as error_metadata.KEY. */
+static void fields_as_vars(struct wd_matcher *m, const struct wd_entry *e,
+			   struct wd_vars *vars)
 {
-	size_t f;
+	size_t f, i;
+
+	for (i = 0; i < e->nvals; i++) {
+		const struct wd_val *v = &e->vals[i];
+		const char *name, *val;
+
+		if (v->field != WD_F_ERROR_METADATA || v->len == 0)
+			continue;
+		wd_buf_clear(&m->tmp);
+		wd_buf_adds(&m->tmp, "error_metadata.");
+		wd_buf_add(&m->tmp, v->key, v->key_len);
+		name = keep(m, m->tmp.ptr, m->tmp.len);
+		val = keep(m, v->ptr, v->len);
+		if (name && val)
+			vars_put(vars, name, (struct wd_str){ val, v->len },
+				 false);
+	}
 
 	for (f = 0; f < WD_F__COUNT; f++) {
 		if (f == WD_F_ERROR_METADATA)
@@ -497,7 +544,7 @@ void wd_matcher_classify(struct wd_matcher *m, const struct wd_entry *e,
 					 (struct wd_str){ q, c.len }, false);
 		}
 	}
-	fields_as_vars(e, &v->vars);
+	fields_as_vars(m, e, &v->vars);
 	if (win) {
 		for (i = 0; i < win->nset; i++) {
 			const char *q;
@@ -507,6 +554,12 @@ void wd_matcher_classify(struct wd_matcher *m, const struct wd_entry *e,
 			q = keep(m, m->tmp.ptr ? m->tmp.ptr : "", m->tmp.len);
 			if (q)
 				vars_put(&v->vars, win->set_names[i],
+					 (struct wd_str){ q, m->tmp.len },
+					 true);
+			/* A rule that names the permission also names the
+			 * set the role must cover. */
+			if (q && strcmp(win->set_names[i], "permission") == 0)
+				vars_put(&v->vars, "permissions",
 					 (struct wd_str){ q, m->tmp.len },
 					 true);
 		}

@@ -36,7 +36,7 @@ static int on_entry(void *p, struct wd_entry *e)
 	return 0;
 }
 
-static const struct wd_scan_ops ops = { on_entry, NULL, NULL };
+static const struct wd_scan_ops ops = { .on_entry = on_entry };
 
 static void load_rules(void)
 {

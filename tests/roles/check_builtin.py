@@ -9,23 +9,24 @@ sorted by permission. This script verifies each row against a catalogue in
 the shape of the IAM API response `GET iam.googleapis.com/v1/roles?view=FULL`
 ({"roles":[{"name","title","description","stage","includedPermissions"}]}).
 
-Ranking of the roles that hold a permission (smallest first):
-  0. service-agent roles (name contains "serviceAgent", e.g.
-     roles/run.serviceAgent; their titles all say "Service Agent") are ignored
-     entirely: Google documents that they must only be granted to Google's
-     service agents, never to users or user-managed service accounts, so they
-     are never a useful suggestion. Set EXCLUDE_SERVICE_AGENT_ROLES = False
-     to rank them like any other role.
+Ranking of the roles that hold a permission (best first), the same as
+src/roles/build.c applies to an imported index:
+  0. ignored entirely: DEPRECATED and DISABLED roles, and service-agent roles
+     (the name contains "serviceAgent", compared case-insensitively so that
+     e.g. roles/aiplatform.customCodeServiceAgent counts): Google documents
+     that those must only be granted to its own service agents;
   1. non-basic roles before basic ones (roles/owner, roles/editor, roles/viewer);
-  2. stage GA before BETA before anything else (ALPHA, EAP, ...); a missing
-     stage counts as GA; DEPRECATED and DISABLED roles are ignored entirely;
-  3. fewer includedPermissions;
-  4. lexicographically smaller role name.
+  2. same-service roles first: the role name starts with "roles/<svc>." where
+     <svc> is the permission's text before the first '.' (for
+     "iam.googleapis.com/x.y" it is "iam"); no other special cases;
+  3. stage GA before BETA before anything else (ALPHA, EAP, ...); a missing
+     stage counts as GA;
+  4. fewer includedPermissions;
+  5. lexicographically smaller role name.
 
-Checks per row: the role exists, is not deprecated/disabled, holds the
-permission, and no role ranks smaller (the better one is printed); the
-alternative, if non-empty, exists, is not deprecated/disabled, differs from
-the role, and holds the permission.
+Checks per row: the role exists, is not ignored, holds the permission, and is
+the first in that order (else the first is printed); the alternative is the
+second in that order, or "" when only one role holds the permission.
 Global checks: at least MIN_ROWS rows, no duplicate permissions, rows sorted
 by permission, no unparseable rows, every required service family present.
 
@@ -45,7 +46,6 @@ MIN_ROWS = 150
 
 BASIC_ROLES = frozenset(("roles/owner", "roles/editor", "roles/viewer"))
 IGNORED_STAGES = frozenset(("DEPRECATED", "DISABLED"))
-EXCLUDE_SERVICE_AGENT_ROLES = True
 SERVICE_AGENT_RE = re.compile(r"serviceagent", re.IGNORECASE)
 
 # Service families that must each have at least one row (the permission's
@@ -54,8 +54,7 @@ REQUIRED_FAMILIES = (
     "iam", "resourcemanager", "serviceusage", "compute", "storage",
     "container", "run", "cloudfunctions", "cloudbuild", "artifactregistry",
     "secretmanager", "cloudkms", "bigquery", "pubsub", "logging", "apikeys",
-    "cloudsql", "monitoring", "dns", "cloudscheduler", "aiplatform",
-    "orgpolicy", "billing",
+    "cloudsql",
 )
 
 ROW_RE = re.compile(
@@ -72,13 +71,29 @@ def stage_rank(stage):
     return 2
 
 
-def rank_key(role):
+def service_of(perm):
+    return perm.split(".", 1)[0]
+
+
+def rank_key(perm, role):
     return (
         1 if role["name"] in BASIC_ROLES else 0,
+        0 if role["name"].startswith("roles/%s." % service_of(perm)) else 1,
         stage_rank(role.get("stage")),
         len(role["perms"]),
         role["name"],
     )
+
+
+def describe(perm, role):
+    """role (stage, N perms[, other service][, basic]) for messages."""
+    extra = ""
+    if not role["name"].startswith("roles/%s." % service_of(perm)):
+        extra += ", other service"
+    if role["name"] in BASIC_ROLES:
+        extra += ", basic"
+    return "%s (%s, %d perms%s)" % (role["name"], role.get("stage") or "GA",
+                                   len(role["perms"]), extra)
 
 
 def is_service_agent(role):
@@ -88,7 +103,7 @@ def is_service_agent(role):
 def is_ignored(role):
     if role.get("stage") in IGNORED_STAGES:
         return True
-    return EXCLUDE_SERVICE_AGENT_ROLES and is_service_agent(role)
+    return is_service_agent(role)
 
 
 def why_ignored(role):
@@ -184,33 +199,28 @@ def main(argv):
             if perm not in role["perms"]:
                 problems.append("role %s does not hold the permission" % role_name)
 
-        holders = by_perm.get(perm, [])
+        holders = sorted(by_perm.get(perm, []), key=lambda r: rank_key(perm, r))
         if not holders:
             problems.append("no usable role in the catalogue holds the permission")
-        else:
-            best = min(holders, key=rank_key)
-            if best["name"] != role_name:
-                if role is not None and not is_ignored(role) and perm in role["perms"]:
-                    problems.append(
-                        "role %s (%s, %d perms) ranks below %s (%s, %d perms)"
-                        % (role_name, role.get("stage") or "GA", len(role["perms"]),
-                           best["name"], best.get("stage") or "GA", len(best["perms"])))
-                else:
-                    problems.append("smallest role is %s (%s, %d perms)"
-                                    % (best["name"], best.get("stage") or "GA",
-                                       len(best["perms"])))
-
-        if alt_name:
-            alt = roles.get(alt_name)
-            if alt_name == role_name:
-                problems.append("alternative equals the role")
-            if alt is None:
-                problems.append("alternative %s does not exist" % alt_name)
+        elif holders[0]["name"] != role_name:
+            best = holders[0]
+            if role is not None and not is_ignored(role) and perm in role["perms"]:
+                problems.append("role %s ranks below %s" % (describe(perm, role),
+                                                           describe(perm, best)))
             else:
-                if is_ignored(alt):
-                    problems.append("alternative %s is %s" % (alt_name, why_ignored(alt)))
-                if perm not in alt["perms"]:
-                    problems.append("alternative %s does not hold the permission" % alt_name)
+                problems.append("first role is %s" % describe(perm, best))
+
+        want_alt = holders[1]["name"] if len(holders) > 1 else ""
+        if alt_name and alt_name not in roles:
+            problems.append("alternative %s does not exist" % alt_name)
+        elif alt_name and is_ignored(roles[alt_name]):
+            problems.append("alternative %s is %s" % (alt_name, why_ignored(roles[alt_name])))
+        elif alt_name and perm not in roles[alt_name]["perms"]:
+            problems.append("alternative %s does not hold the permission" % alt_name)
+        elif alt_name != want_alt:
+            problems.append("alternative should be %s, not %s"
+                            % (describe(perm, holders[1]) if want_alt else '""',
+                               alt_name or '""'))
 
         if problems:
             fail_unit(["%s: %s" % (where, p) for p in problems])

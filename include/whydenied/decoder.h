@@ -28,6 +28,10 @@ int wd_decoder_decode(struct wd_decoder *d, const char *p, size_t n,
 		      struct wd_entry *e, enum wd_skip *reason,
 		      struct wd_err *err);
 
+/* Empties the per-entry arena (a record decoded elsewhere, by the
+ * prefilter, may then keep derived values in it). */
+void wd_decoder_clear(struct wd_decoder *d);
+
 /* Copies n bytes into the decoder's per-entry arena (for derived values
  * made after decoding, such as the source). Returns NULL when full. */
 const char *wd_decoder_keep(struct wd_decoder *d, const char *p, size_t n);

@@ -36,9 +36,10 @@ int wd_reader_open(struct wd_reader **out, const char *path,
 		   struct wd_err *err);
 
 /* Wraps an in-memory buffer (not copied; must outlive the reader),
- * detecting gzip like wd_reader_open. */
-int wd_reader_open_mem(struct wd_reader **out, const char *p, size_t n,
-		       struct wd_err *err);
+ * detecting gzip like wd_reader_open; name (which must outlive the reader
+ * too) is used in error messages. */
+int wd_reader_open_mem(struct wd_reader **out, const char *name,
+		       const char *p, size_t n, struct wd_err *err);
 
 ssize_t wd_reader_read(struct wd_reader *r, char *buf, size_t cap,
 		       struct wd_err *err);

@@ -738,13 +738,17 @@ static void add_hints(struct wd_agg *a, struct group *g,
 			  "(authenticationInfo is empty): no credentials "
 			  "were sent, or they were not accepted; check the "
 			  "client's authentication before granting roles");
-	if (f->category == WD_CAT_IAM_PERMISSION)
-		strs_addc(&f->hints, "a deny policy produces the same log "
-			  "entry as a missing grant; if the principal "
-			  "already has a role holding the permission, "
-			  "check deny policies: gcloud iam policies list "
-			  "--attachment-point=cloudresourcemanager.googleapis"
-			  ".com/projects/PROJECT --kind=denypolicies");
+	if (f->category == WD_CAT_IAM_PERMISSION) {
+		wd_buf_clear(&a->tmp);
+		wd_buf_printf(&a->tmp, "a deny policy produces the same log "
+			      "entry as a missing grant; if the principal "
+			      "already has a role holding the permission, "
+			      "list the deny policies: gcloud iam policies "
+			      "list --attachment-point=cloudresourcemanager."
+			      "googleapis.com/projects/%s --kind=denypolicies",
+			      f->project ? f->project : "<project>");
+		strs_addc(&f->hints, a->tmp.ptr);
+	}
 	if (f->dry_run)
 		strs_addc(&f->hints, "dry run: the perimeter did not block "
 			  "this request; it would once enforced");

@@ -114,10 +114,9 @@ void wd_api_pace(struct wd_api *a, const char *key)
 	now = wd_http_clock();
 	if (b->next > now)
 		wd_http_sleep(b->next - now);
-	now = wd_http_clock();
-	b->next = (b->next > now - interval ? b->next : now) + interval;
-	if (b->next < now + interval * 0.999)
-		b->next = now + interval;
+	/* From when this request really goes: a late wake-up never lets
+	 * the next one come early. */
+	b->next = wd_http_clock() + interval;
 }
 
 /* ---- error bodies ---- */

@@ -109,6 +109,25 @@ static void buf_wipe(struct wd_buf *b)
 	wd_buf_release(b);
 }
 
+/* Frees a parsed tree after wiping its strings: credential files and
+ * token answers hold secrets. */
+static void jdom_wipe_free(struct wd_jnode *j)
+{
+	size_t i;
+
+	if (j == NULL)
+		return;
+	if (j->str)
+		OPENSSL_cleanse(j->str, j->len);
+	for (i = 0; i < j->n; i++) {
+		if (j->keys && j->keys[i])
+			OPENSSL_cleanse(j->keys[i], strlen(j->keys[i]));
+		jdom_wipe_free(j->kids[i]);
+		j->kids[i] = NULL;
+	}
+	wd_jdom_free(j);
+}
+
 static bool set(const char *s)
 {
 	return s && *s;
@@ -144,7 +163,10 @@ static int read_file(struct wd_buf *out, const char *path, size_t cap,
 	if (fp == NULL)
 		return wd_err_os(err, WD_EUSAGE, "%s: cannot open '%s'", what,
 				 path);
-	while ((k = fread(chunk, 1, sizeof(chunk), fp)) > 0) {
+	for (;;) {
+		k = fread(chunk, 1, sizeof(chunk), fp);
+		if (k == 0)
+			break;
 		if (wd_buf_add(out, chunk, k) < 0) {
 			ret = wd_err_set(err, WD_EUSAGE, "%s: '%s' is larger "
 					 "than %zu bytes", what, path, cap);
@@ -222,13 +244,17 @@ static void scrub_one(char *s, const char *secret)
 	n = strlen(secret);
 	if (n < 6)
 		return;		/* too short to be a secret worth matching */
-	while ((p = strstr(s, secret)) != NULL) {
+	p = strstr(s, secret);
+	while (p) {
 		if (n >= m) {
 			memcpy(p, mark, m);
 			memmove(p + m, p + n, strlen(p + n) + 1);
+			p += m;
 		} else {
 			memset(p, '*', n);
+			p += n;
 		}
+		p = strstr(p, secret);
 	}
 }
 
@@ -670,7 +696,7 @@ int wd_cred_from_json(struct wd_cred **out, const char *p, size_t n,
 		return wd_err_set(err, WD_EUSAGE, "'%s': not a JSON "
 				  "credential file: %s", origin, perr.msg);
 	ret = from_tree(out, j, origin, origin, 0, err);
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	return ret;
 }
 
@@ -878,8 +904,10 @@ static void describe(const struct wd_cred *c,
 
 	wd_err_clear(&perr);
 	if (rs->json && rs->body.len && !rs->truncated &&
-	    wd_jdom_parse(&j, rs->body.ptr, rs->body.len, &perr) == 0 &&
-	    j->type == WD_J_OBJ && (e = wd_jdom_get(j, "error")) != NULL) {
+	    wd_jdom_parse(&j, rs->body.ptr, rs->body.len, &perr) < 0)
+		j = NULL;
+	e = j && j->type == WD_J_OBJ ? wd_jdom_get(j, "error") : NULL;
+	if (e) {
 		if (e->type == WD_J_STR) {
 			clean(a, sizeof(a), e->str, 64);
 			clean(d, sizeof(d), jstr(j, "error_description"),
@@ -903,7 +931,7 @@ static void describe(const struct wd_cred *c,
 	} else {
 		snprintf(out, n, "HTTP %ld", rs->status);
 	}
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 }
 
 static bool retryable_status(long s)
@@ -965,7 +993,7 @@ static int call(const struct wd_cred *c, struct wd_http *h,
 			*out = j;
 			goto out;
 		}
-		wd_jdom_free(j);
+		jdom_wipe_free(j);
 	}
 	snprintf(why, whyn, "the answer of '%s' is not a JSON object", safe);
 	ret = wd_err_set(err, WD_EAUTH, "%s: %s", what, why);
@@ -1208,7 +1236,7 @@ static int fetch_service_account(struct wd_cred *c, struct wd_http *h,
 			 "be deleted or disabled, or this machine's clock is "
 			 "wrong)");
 out:
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	buf_wipe(&jwt);
 	buf_wipe(&form);
 	wd_buf_release(&what);
@@ -1243,7 +1271,7 @@ static int fetch_authorized_user(struct wd_cred *c, struct wd_http *h,
 			 sizeof(err->msg) - strlen(err->msg), " (run 'gcloud "
 			 "auth application-default login' again)");
 out:
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	buf_wipe(&form);
 	wd_buf_release(&what);
 	return ret;
@@ -1257,19 +1285,25 @@ static int subject_from_text(struct wd_cred *c, const char *p, size_t n,
 	struct wd_jnode *j = NULL;
 	struct wd_err perr;
 	const char *v;
+	bool found;
 
 	if (c->src_field == NULL) {
 		set_secret(&c->subject_token, trim_dup(p, n));
 	} else {
 		wd_err_clear(&perr);
-		if (wd_jdom_parse(&j, p, n, &perr) < 0 || j->type != WD_J_OBJ)
+		if (wd_jdom_parse(&j, p, n, &perr) < 0)
+			j = NULL;
+		if (j == NULL || j->type != WD_J_OBJ) {
+			jdom_wipe_free(j);
 			return wd_err_set(err, WD_EAUTH, "the subject token "
 					  "from %s is not a JSON object", where);
+		}
 		v = jstr(j, c->src_field);
-		if (set(v))
+		found = set(v);
+		if (found)
 			set_secret(&c->subject_token, trim_dup(v, strlen(v)));
-		wd_jdom_free(j);
-		if (!set(v))
+		jdom_wipe_free(j);
+		if (!found)
 			return wd_err_set(err, WD_EAUTH, "the subject token "
 					  "from %s has no string field '%s'",
 					  where, c->src_field);
@@ -1437,7 +1471,7 @@ static int sts_exchange(struct wd_cred *c, struct wd_http *h,
 		c->expiry = in > 0 ? wall_now() + in : wall_now() + 3000;
 	}
 out:
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	buf_wipe(&form);
 	buf_wipe(&auth);
 	wd_buf_release(&what);
@@ -1526,7 +1560,7 @@ static int generate_access_token(struct wd_cred *c, struct wd_http *h,
 	e = exp ? wd_parse_rfc3339(exp, strlen(exp)) : -1;
 	c->expiry = e > 0 ? e : wall_now() + c->lifetime_s - 60;
 out:
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	buf_wipe(&auth);
 	wd_buf_release(&what);
 	return ret;
@@ -1637,7 +1671,7 @@ static int fetch_metadata(struct wd_cred *c, struct wd_http *h,
 	}
 	ret = take_oauth_token(c, j, "the metadata server", err);
 out:
-	wd_jdom_free(j);
+	jdom_wipe_free(j);
 	if (rs.body.ptr)
 		OPENSSL_cleanse(rs.body.ptr, rs.body.alloc);
 	wd_http_response_release(&rs);

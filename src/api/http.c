@@ -103,9 +103,9 @@ int wd_http_form_escape(struct wd_buf *out, const char *s)
 			ret = wd_buf_addc(out, (char)*p);
 		else if (*p == ' ')
 			ret = wd_buf_addc(out, '+');
-		else if ((ret = wd_buf_addc(out, '%')) == 0 &&
-			 (ret = wd_buf_addc(out, hex[*p >> 4])) == 0)
-			ret = wd_buf_addc(out, hex[*p & 15]);
+		else
+			ret = wd_buf_add(out, (char[]){ '%', hex[*p >> 4],
+							hex[*p & 15] }, 3);
 	}
 	return ret;
 }
@@ -325,6 +325,8 @@ int wd_http_do(struct wd_http *h, const struct wd_http_request *rq,
 	}
 	c = curl_easy_perform(h->curl);
 	curl_slist_free_all(hdrs);
+	if (!x.decided && c == CURLE_OK)
+		decide(&x);	/* an empty body: still learn its type */
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 	rs->status = code;
 	if (c == CURLE_OK)

@@ -9,6 +9,7 @@
  */
 #include "whydenied/decoder.h"
 #include "whydenied/lite.h"
+#include "whydenied/simd.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -180,6 +181,11 @@ void wd_decoder_free(struct wd_decoder *d)
 	free(d->arena);
 	free(d->b64);
 	free(d);
+}
+
+void wd_decoder_clear(struct wd_decoder *d)
+{
+	d->used = 0;
 }
 
 const char *wd_decoder_keep(struct wd_decoder *d, const char *p, size_t n)
@@ -679,6 +685,51 @@ static void reset_state(struct wd_decoder *d, struct wd_entry *e)
 	wd_entry_reset(e);
 }
 
+/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing
+ * past U+10FFFF. yajl checks only the byte structure. Returns the offset
+ * of the first bad byte, or n. */
+static size_t utf8_check(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t k;
+		unsigned lo = 0x80, hi = 0xBF;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			k = 1;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2;
+			if (c == 0xE0)
+				lo = 0xA0;	/* overlong */
+			if (c == 0xED)
+				hi = 0x9F;	/* surrogates */
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3;
+			if (c == 0xF0)
+				lo = 0x90;
+			if (c == 0xF4)
+				hi = 0x8F;	/* > U+10FFFF */
+		} else {
+			return i;
+		}
+		if (i + k >= n)
+			return i;
+		if (p[i + 1] < lo || p[i + 1] > hi)
+			return i;
+		for (size_t j = 2; j <= k; j++)
+			if (p[i + j] < 0x80 || p[i + j] > 0xBF)
+				return i;
+		i += k + 1;
+	}
+	return n;
+}
+
 static int parse(struct wd_decoder *d, const char *p, size_t n,
 		 enum wd_skip *reason, struct wd_err *err)
 {
@@ -689,6 +740,15 @@ static int parse(struct wd_decoder *d, const char *p, size_t n,
 	if (memchr(p, '\0', n) != NULL) {
 		*reason = WD_SKIP_ENCODING;
 		return wd_err_set(err, WD_EFORMAT, "NUL byte in entry");
+	}
+	if (wd_has_high_or_nul(p, n)) {
+		size_t bad = utf8_check((const unsigned char *)p, n);
+
+		if (bad < n) {
+			*reason = WD_SKIP_ENCODING;
+			return wd_err_set(err, WD_EFORMAT, "invalid UTF-8 at "
+					  "byte %zu of the entry", bad);
+		}
 	}
 	h = yajl_alloc(&callbacks, NULL, d);
 	st = yajl_parse(h, (const unsigned char *)p, n);

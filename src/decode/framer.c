@@ -48,7 +48,14 @@ struct wd_framer {
 	bool esc;
 	bool prev_nl;		/* the last byte of the previous chunk was \n */
 	bool bom_checked;
+	unsigned bom_seen;	/* BOM bytes matched so far (a BOM may be
+				 * split across feeds) */
+	char last_sig;		/* last non-blank byte outside strings of
+				 * the previous feed */
 	bool skip_line;		/* garbage at top level: skip to newline */
+	char word[8];		/* its first word, while undecided */
+	size_t word_len;
+	uint64_t word_line, word_offset;
 
 	/* Top-level object state (keys at depth 1). */
 	bool top_obj;
@@ -64,6 +71,11 @@ struct wd_framer {
 	/* Page mode: entries live at depth 2 inside "entries": [ ... ]. */
 	bool page;
 	bool in_entries;
+	bool entries_expect;	/* an element of "entries" may start */
+	/* The top-level object has had only nextPageToken keys so far: an
+	 * empty page {"nextPageToken":"..."} is a container, not an entry. */
+	bool only_token;
+	unsigned nkeys;		/* keys of the top-level object */
 
 	/* Array elements at depth 1. */
 	bool top_arr;
@@ -157,6 +169,12 @@ static int end_entry(struct wd_framer *f, const char *p, size_t i)
 	size_t n;
 
 	f->in_entry = false;
+	if (f->top_obj && f->entry_depth == 0 && f->only_token &&
+	    f->nkeys > 0) {
+		/* {"nextPageToken":"..."}: a page with no entries (the API
+		 * sends these), not an entry. */
+		return 0;
+	}
 	if (f->cap.len == 0 && !f->oversize) {
 		bytes = p + f->cap_start;
 		n = i + 1 - f->cap_start;
@@ -180,6 +198,10 @@ static int end_entry(struct wd_framer *f, const char *p, size_t i)
 	if (f->bad_struct) {
 		skip(f, WD_SKIP_SYNTAX, f->entry_line, f->entry_offset,
 		     "mismatched brackets");
+		/* In a stream of objects the rest of its line is part of
+		 * the same broken entry: do not report it again. */
+		if (!f->top_arr && !f->page)
+			f->skip_line = true;
 		return 0;
 	}
 	if (f->ops->on_entry)
@@ -237,6 +259,10 @@ static void key_done(struct wd_framer *f)
 {
 	f->in_key = false;
 	f->key[f->key_len] = '\0';
+	f->nkeys++;
+	if (f->key_trunc || (strcmp(f->key, "nextPageToken") != 0 &&
+			     strcmp(f->key, "entries") != 0))
+		f->only_token = false;
 }
 
 static void meta_done(struct wd_framer *f)
@@ -274,8 +300,10 @@ static void top_value(struct wd_framer *f, char c)
 		f->in_entry = false;
 		wd_buf_clear(&f->cap);
 		f->in_entries = true;
-	} else if (c == '"' && !f->key_trunc && f->page &&
+		f->entries_expect = true;
+	} else if (c == '"' && !f->key_trunc &&
 		   strcmp(f->key, "nextPageToken") == 0) {
+		/* A page's token, before or after its entries. */
 		f->in_meta = true;
 		wd_buf_clear(&f->meta);
 	}
@@ -290,6 +318,8 @@ static int open_brace(struct wd_framer *f, const char *p, size_t i, char c)
 			f->top_obj = true;
 			f->top_arr = false;
 			f->page = false;
+			f->only_token = true;
+			f->nkeys = 0;
 			f->in_entries = false;
 			f->expect_key = true;
 			f->value_pending = false;
@@ -312,6 +342,7 @@ static int open_brace(struct wd_framer *f, const char *p, size_t i, char c)
 			skip(f, WD_SKIP_NOT_OBJECT, f->line, f->offset + i,
 			     "array element is not an object");
 	} else if (f->page && f->in_entries && f->depth == 2 && !f->in_entry) {
+		f->entries_expect = false;
 		if (c == '{')
 			begin_entry(f, i);
 		else
@@ -351,10 +382,52 @@ static int close_brace(struct wd_framer *f, const char *p, size_t i, char c)
 	return ret;
 }
 
+static void word_done(struct wd_framer *f)
+{
+	bool lit;
+
+	f->word[f->word_len] = '\0';
+	lit = strcmp(f->word, "true") == 0 || strcmp(f->word, "false") == 0 ||
+	      strcmp(f->word, "null") == 0;
+	skip(f, lit ? WD_SKIP_NOT_OBJECT : WD_SKIP_NOT_JSON, f->word_line,
+	     f->word_offset, lit ? "a literal, not an object" : "not JSON");
+	f->word_len = 0;
+}
+
 /* True when the byte before p[i] is a newline (column 0). */
 static bool at_bol(const struct wd_framer *f, const char *p, size_t i)
 {
 	return i > 0 ? p[i - 1] == '\n' : f->prev_nl;
+}
+
+/* The last non-blank byte before p[i] (outside strings, as p[i] is). */
+static char prev_sig(const struct wd_framer *f, const char *p, size_t i)
+{
+	while (i > 0) {
+		char c = p[--i];
+
+		if (c != ' ' && c != '\t' && c != '\r' && c != '\n')
+			return c;
+	}
+	return f->last_sig;
+}
+
+/* A '{' in column 0 inside an open value: in NDJSON the line before was
+ * cut short. Except where a pretty-printer puts array elements in column
+ * 0 (json.dumps(indent=0)): in an array, after '[' or ','. Inside an
+ * object a '{' in column 0 is taken as a cut even after ':' - a line cut
+ * just after a key is likelier than a value put on a line of its own. */
+static bool cut_line(const struct wd_framer *f, const char *p, size_t i)
+{
+	char open, prev;
+
+	if (f->depth == 0 || f->top_arr || f->page || !at_bol(f, p, i))
+		return false;
+	prev = prev_sig(f, p, i);
+	open = f->depth <= STACK_MAX ? f->stack[f->depth - 1] : '{';
+	if (open == '{')
+		return true;
+	return prev != '[' && prev != ',';
 }
 
 int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
@@ -362,11 +435,19 @@ int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
 	size_t i = 0;
 	int ret = 0;
 
-	if (!f->bom_checked && f->offset == 0) {
-		if (n >= 3 && (unsigned char)p[0] == 0xEF &&
-		    (unsigned char)p[1] == 0xBB && (unsigned char)p[2] == 0xBF)
-			i = 3;
-		f->bom_checked = true;
+	while (!f->bom_checked && i < n) {
+		static const unsigned char bom[3] = { 0xEF, 0xBB, 0xBF };
+
+		/* A UTF-8 BOM, possibly split across feeds. Bytes that
+		 * start like one and then differ were not JSON anyway. */
+		if (f->offset + i != f->bom_seen ||
+		    (unsigned char)p[i] != bom[f->bom_seen]) {
+			f->bom_checked = true;
+			break;
+		}
+		i++;
+		if (++f->bom_seen == 3)
+			f->bom_checked = true;
 	}
 	while (i < n) {
 		unsigned char c;
@@ -411,6 +492,22 @@ raw_newline:
 					resync(f);
 			}
 			i++;
+			continue;
+		}
+		if (f->skip_line && f->word_len > 0) {
+			/* The first word of a top-level non-JSON stretch:
+			 * a JSON literal (true, false, null) is a value that
+			 * is not an object; anything else is not JSON. The
+			 * word may be split across feeds. */
+			char ch = p[i];
+
+			if (f->word_len < sizeof(f->word) - 1 && ch >= 'a' &&
+			    ch <= 'z') {
+				f->word[f->word_len++] = ch;
+				i++;
+				continue;
+			}
+			word_done(f);
 			continue;
 		}
 		if (f->skip_line) {
@@ -479,6 +576,12 @@ raw_newline:
 				skip(f, WD_SKIP_NOT_OBJECT, f->line,
 				     f->offset + i,
 				     "array element is not an object");
+			} else if (f->page && f->in_entries &&
+				   f->depth == 2 && f->entries_expect) {
+				f->entries_expect = false;
+				skip(f, WD_SKIP_NOT_OBJECT, f->line,
+				     f->offset + i,
+				     "entries element is not an object");
 			} else if (f->depth == 0) {
 				f->values++;
 				skip(f, WD_SKIP_NOT_OBJECT, f->line,
@@ -486,8 +589,7 @@ raw_newline:
 			}
 			break;
 		case '{':
-			if (f->depth > 0 && !f->top_arr && !f->page &&
-			    at_bol(f, p, i)) {
+			if (cut_line(f, p, i)) {
 				/* A '{' in column 0 inside an object: the
 				 * previous NDJSON line was cut short. */
 				resync(f);
@@ -502,7 +604,9 @@ raw_newline:
 			ret = close_brace(f, p, i, (char)c);
 			break;
 		case ',':
-			if (f->top_obj && f->depth == 1)
+			if (f->page && f->in_entries && f->depth == 2)
+				f->entries_expect = true;
+			else if (f->top_obj && f->depth == 1)
 				f->expect_key = true;
 			else if (f->top_arr && f->depth == 1)
 				f->expect_elem = true;
@@ -513,13 +617,30 @@ raw_newline:
 			break;
 		default:
 			if (f->depth == 0) {
+				bool number = (c >= '0' && c <= '9') ||
+					      c == '-';
+
 				f->values++;
-				skip(f, c == 0 ? WD_SKIP_ENCODING :
-					WD_SKIP_NOT_JSON, f->line,
-				     f->offset + i,
-				     c == 0 ? "NUL byte outside JSON" :
-				     "not JSON");
 				f->skip_line = true;
+				if (c >= 'a' && c <= 'z') {
+					/* Decided when the word ends. */
+					f->word[0] = (char)c;
+					f->word_len = 1;
+					f->word_line = f->line;
+					f->word_offset = f->offset + i;
+					break;
+				}
+				skip(f, c == 0 ? WD_SKIP_ENCODING : number ?
+				     WD_SKIP_NOT_OBJECT : WD_SKIP_NOT_JSON,
+				     f->line, f->offset + i,
+				     c == 0 ? "NUL byte outside JSON" : number ?
+				     "a number, not an object" : "not JSON");
+			} else if (f->page && f->in_entries &&
+				   f->depth == 2 && f->entries_expect) {
+				f->entries_expect = false;
+				skip(f, WD_SKIP_NOT_OBJECT, f->line,
+				     f->offset + i,
+				     "entries element is not an object");
 			} else if (f->top_arr && f->depth == 1 &&
 				   f->expect_elem) {
 				f->expect_elem = false;
@@ -543,12 +664,19 @@ raw_newline:
 	}
 	if (n > 0)
 		f->prev_nl = p[n - 1] == '\n';
+	if (!f->in_str) {
+		char c = prev_sig(f, p, n);
+
+		f->last_sig = c;
+	}
 	f->offset += n;
 	return 0;
 }
 
 uint64_t wd_framer_finish(struct wd_framer *f)
 {
+	if (f->word_len > 0)
+		word_done(f);
 	if (f->in_entry) {
 		skip(f, WD_SKIP_TRUNCATED, f->entry_line, f->entry_offset,
 		     "input ends inside an entry");

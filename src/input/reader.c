@@ -255,8 +255,8 @@ int wd_reader_open(struct wd_reader **out, const char *path,
 	return 0;
 }
 
-int wd_reader_open_mem(struct wd_reader **out, const char *p, size_t n,
-		       struct wd_err *err)
+int wd_reader_open_mem(struct wd_reader **out, const char *name,
+		       const char *p, size_t n, struct wd_err *err)
 {
 	struct mem_src *s = wd_xcalloc(1, sizeof(*s));
 	struct wd_reader *r;
@@ -265,7 +265,7 @@ int wd_reader_open_mem(struct wd_reader **out, const char *p, size_t n,
 	s->p = p;
 	s->n = n;
 	r = reader_new(&mem_ops, s);
-	ret = detect(&r, "(memory)", err);
+	ret = detect(&r, name, err);
 	if (ret < 0) {
 		wd_reader_close(r);
 		return ret;

@@ -133,14 +133,12 @@ static int decode_one(struct wd_decoder *dec, struct wd_entry *e,
 	if (prefilter &&
 	    wd_lite_decode(p, n, e, &end) == WD_LITE_SUCCESS) {
 		/* A plain success: no full parse (see whydenied/lite.h). */
-		e->file = path;
-		e->line = line;
-		e->offset = offset;
-		return 0;
+		wd_decoder_clear(dec);
+	} else {
+		wd_err_clear(err);
+		if (wd_decoder_decode(dec, p, n, e, reason, err) < 0)
+			return -1;
 	}
-	wd_err_clear(err);
-	if (wd_decoder_decode(dec, p, n, e, reason, err) < 0)
-		return -1;
 	e->file = path;
 	e->line = line;
 	e->offset = offset;
@@ -504,10 +502,19 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The directories being walked, outermost first: a symbolic link back to
+ * one of them would loop. */
+struct ancestors {
+	dev_t dev[WALK_MAX_DEPTH + 2];
+	ino_t ino[WALK_MAX_DEPTH + 2];
+	int n;
+};
+
 static int walk(struct wd_scanner *s, const char *dir, int depth,
-		uint64_t *files)
+		uint64_t *files, struct ancestors *up)
 {
 	DIR *dp;
+	struct stat ds;
 	struct dirent *de;
 	char **names = NULL;
 	size_t n = 0, alloc = 0, i;
@@ -520,6 +527,18 @@ static int walk(struct wd_scanner *s, const char *dir, int depth,
 		input_failed(s, NULL, WD_INPUT_SKIPPED, msg);
 		return 0;
 	}
+	if (stat(dir, &ds) == 0) {
+		int k;
+
+		for (k = 0; k < up->n; k++)
+			if (up->dev[k] == ds.st_dev && up->ino[k] == ds.st_ino) {
+				snprintf(msg, sizeof(msg), "skipping '%s': a "
+					 "link back to a directory being "
+					 "walked", dir);
+				input_failed(s, NULL, WD_INPUT_SKIPPED, msg);
+				return 0;
+			}
+	}
 	dp = opendir(dir);
 	if (dp == NULL) {
 		snprintf(msg, sizeof(msg), "cannot open directory '%s': %s",
@@ -527,6 +546,9 @@ static int walk(struct wd_scanner *s, const char *dir, int depth,
 		input_failed(s, add_input(s, dir), WD_INPUT_ERROR, msg);
 		return 0;
 	}
+	up->dev[up->n] = ds.st_dev;
+	up->ino[up->n] = ds.st_ino;
+	up->n++;
 	while ((de = readdir(dp)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 ||
 		    strcmp(de->d_name, "..") == 0)
@@ -538,7 +560,8 @@ static int walk(struct wd_scanner *s, const char *dir, int depth,
 		names[n++] = wd_xstrdup(de->d_name);
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_names);
 	for (i = 0; i < n && ret == 0; i++) {
 		struct wd_buf p;
 		struct stat sb;
@@ -557,7 +580,7 @@ static int walk(struct wd_scanner *s, const char *dir, int depth,
 			input_failed(s, add_input(s, p.ptr), WD_INPUT_ERROR,
 				     msg);
 		} else if (S_ISDIR(sb.st_mode)) {
-			ret = walk(s, p.ptr, depth + 1, files);
+			ret = walk(s, p.ptr, depth + 1, files, up);
 		} else if (S_ISREG(sb.st_mode)) {
 			(*files)++;
 			ret = scan_file(s, p.ptr, true);
@@ -567,6 +590,7 @@ static int walk(struct wd_scanner *s, const char *dir, int depth,
 	for (i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
+	up->n--;
 	return ret;
 }
 
@@ -578,9 +602,11 @@ int wd_scan_path(struct wd_scanner *s, const char *path, struct wd_err *err)
 	if (strcmp(path, "-") != 0 && stat(path, &sb) == 0 &&
 	    S_ISDIR(sb.st_mode)) {
 		uint64_t files = 0, before_ok = s->st.inputs_ok;
+		struct ancestors up;
 		char msg[1200];
 
-		ret = walk(s, path, 0, &files);
+		up.n = 0;
+		ret = walk(s, path, 0, &files, &up);
 		if (ret == 0 && s->st.inputs_ok == before_ok) {
 			snprintf(msg, sizeof(msg),
 				 "directory '%s' holds no JSON files%s", path,
@@ -602,7 +628,7 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 	struct wd_reader *r;
 	int ret;
 
-	if (wd_reader_open_mem(&r, p, n, err) < 0)
+	if (wd_reader_open_mem(&r, name, p, n, err) < 0)
 		return err->code;
 	ret = scan_reader(s, r, name, false);
 	wd_reader_close(r);

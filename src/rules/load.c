@@ -728,7 +728,8 @@ static void load_dir(struct loader *ld, const char *dir)
 		names[n++] = wd_xstrdup(de->d_name);
 	}
 	closedir(dp);
-	qsort(names, n, sizeof(*names), cmp_str);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), cmp_str);
 	for (i = 0; i < n; i++) {
 		struct wd_buf p;
 
@@ -772,7 +773,9 @@ static int finish(struct loader *ld, struct wd_ruleset **out,
 	rs->sorted = wd_xcalloc(rs->n ? rs->n : 1, sizeof(*rs->sorted));
 	for (i = 0; i < rs->n; i++)
 		rs->sorted[i] = rs->rules[i];
-	qsort(rs->sorted, rs->n, sizeof(*rs->sorted), cmp_match_order);
+	if (rs->n > 1)
+		qsort(rs->sorted, rs->n, sizeof(*rs->sorted),
+		      cmp_match_order);
 	rs->mctx = pcre2_match_context_create(NULL);
 	/* Bounds for a rule's regex on hostile input: a catastrophic
 	 * pattern stops here and is reported by rule id. */

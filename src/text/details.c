@@ -617,12 +617,12 @@ enum pkind { PK_STR, PK_WORD, PK_DICT, PK_MSG, PK_LIST };
 
 struct pnode {
 	enum pkind kind;
-	size_t name, name_len;	/* key or field name (children of DICT/MSG) */
+	size_t name, name_len;	/* key or field name (in a DICT or MSG) */
 	size_t val, val_len;	/* PK_STR / PK_WORD text */
 	int first, last, next;	/* children */
 };
 
-#define PY_MAX_NODES 16384
+#define PY_MAX_NODES 4096
 
 struct py {
 	const char *p;
@@ -717,9 +717,11 @@ static void py_string(struct py *y)
 				v = (unsigned long)(c - '0');
 				for (k = 0; k < 2 && y->i < y->n &&
 				     y->p[y->i] >= '0' && y->p[y->i] <= '7';
-				     k++)
-					v = v * 8 + (unsigned long)(y->p[y->i++] -
-								    '0');
+				     k++) {
+					v = v * 8 + (unsigned long)
+						(y->p[y->i] - '0');
+					y->i++;
+				}
 				c = (char)v;
 			}
 			break;
@@ -1115,7 +1117,8 @@ static int py_emit_msg(struct py *y, struct wd_buf *b, const struct pnode *m,
 		if (nd->kind == PK_MSG && py_field(y, nd, "key") &&
 		    (py_name_is(y, nd, "metadata") ||
 		     py_name_is(y, nd, "labels"))) {
-			ret = py_emit_map(y, b, m, py_name_is(y, nd, "metadata") ?
+			ret = py_emit_map(y, b, m,
+					  py_name_is(y, nd, "metadata") ?
 					  "metadata" : "labels");
 			continue;
 		}

@@ -52,7 +52,7 @@ enum phase {
 	PH_FETCH,		/* gcloud "Could not fetch resource:" items */
 	PH_PY,			/* Python details spanning lines */
 	PH_JSON,		/* a REST error body spanning lines */
-	PH_JSON_MAYBE,		/* a lone "{": a REST body if "error" follows */
+	PH_JSON_MAYBE,		/* a lone "{": a REST body if "error" next */
 	PH_DONE,		/* complete; waits for its diagnostic to end */
 };
 
@@ -63,7 +63,7 @@ struct rec {
 	enum tool tool;
 	enum phase ph;
 	bool in_diag;		/* read inside a Terraform diagnostic */
-	bool googleapi;		/* "googleapi: Error N:" (legacy reason) */
+	bool googleapi;		/* "googleapi: Error N:" (legacy suffix) */
 	bool bare;		/* REST body without the "error" wrapper */
 	bool fetch_item;	/* gcloud: an item replaced the header */
 	int skipped;		/* gcloud: lines skipped before the YAML */
@@ -209,7 +209,7 @@ static int grpc_code(const char *p, size_t n)
 /* Python google.api_core exception classes. */
 static const struct {
 	const char *name;
-	int code;		/* google.rpc.Code, or -1 (from the HTTP code) */
+	int code;		/* google.rpc.Code, or -1 (from HTTP) */
 } py_classes[] = {
 	{ "PermissionDenied", 7 }, { "Forbidden", -1 },
 	{ "Unauthenticated", 16 }, { "Unauthorized", -1 },
@@ -241,7 +241,7 @@ struct start {
 	struct wd_str msg;	/* the message on this line */
 	bool fetch;		/* gcloud "Could not fetch resource:" */
 	bool bare;		/* REST body without "error" */
-	const char *at;		/* S_REST: its "{"; S_PYTHON: details "[" */
+	const char *at;		/* S_REST: "{"; S_PYTHON: details "[" */
 	struct wd_str reason;	/* S_HTTPERROR: the legacy reason */
 };
 
@@ -553,18 +553,38 @@ static bool find_java(struct wd_str l, struct start *s)
 	return true;
 }
 
+/* The last occurrence of lit in l, or NULL. */
+static const char *last_of(struct wd_str l, const char *lit)
+{
+	const char *q = l.ptr, *end = l.ptr + l.len, *last = NULL, *f;
+
+	while ((f = wd_tx_find(q, (size_t)(end - q), lit)) != NULL) {
+		last = f;
+		q = f + 1;
+	}
+	return last;
+}
+
 /* A REST error body: a "{" whose first key is "error" holding an object,
  * or a bare Status object ({"code": .., "message": .., "status": ..}). */
 static bool find_rest(struct wd_str l, struct start *s)
 {
 	const char *q = l.ptr, *end = l.ptr + l.len;
 	struct wd_str t = wd_tx_trim(l.ptr, l.len);
+	const char *msg, *code, *status;
 
 	if (wd_mem_eq(t.ptr, t.len, "{")) {
 		start_init(s, S_REST_MAYBE, T_REST);
 		s->at = t.ptr;
 		return true;
 	}
+	if (memchr(l.ptr, '{', l.len) == NULL)
+		return false;
+	/* Looked up once: a bare Status needs "message" and "code" or
+	 * "status" after its "{" (a line may hold many "{"). */
+	msg = last_of(l, "\"message\"");
+	code = last_of(l, "\"code\"");
+	status = last_of(l, "\"status\"");
 	while ((q = memchr(q, '{', (size_t)(end - q))) != NULL) {
 		struct wd_str k = str_of(q + 1, (size_t)(end - q - 1));
 
@@ -582,10 +602,8 @@ static bool find_rest(struct wd_str l, struct start *s)
 				}
 			}
 		} else if ((prefix(k, "\"code\"") || prefix(k, "\"message\"") ||
-			    prefix(k, "\"status\"")) &&
-			   wd_tx_find(q, (size_t)(end - q), "\"message\"") &&
-			   (wd_tx_find(q, (size_t)(end - q), "\"code\"") ||
-			    wd_tx_find(q, (size_t)(end - q), "\"status\""))) {
+			    prefix(k, "\"status\"")) && msg > q &&
+			   (code > q || status > q)) {
 			start_init(s, S_REST, T_REST);
 			s->at = q;
 			s->bare = true;
@@ -755,7 +773,8 @@ static struct wd_str text_project(const struct wd_entry *e)
 	}
 	q = wd_tx_find(m.ptr, m.len, " project ");
 	while (q != NULL) {
-		struct wd_str r = str_of(q + 9, m.len - (size_t)(q + 9 - m.ptr));
+		struct wd_str r = str_of(q + 9,
+					 m.len - (size_t)(q + 9 - m.ptr));
 
 		if (prefix(r, "#") || prefix(r, "'"))
 			r = after(r, 1);
@@ -962,7 +981,7 @@ static void finish(struct tstate *st)
 {
 	struct rec *r = &st->rec;
 	struct wd_entry *e = st->entry;
-	struct wd_str s, loc[3];
+	struct wd_str s;
 	struct wd_buf lb;
 	char src[48], *ls;
 	uint64_t sig;
@@ -990,7 +1009,6 @@ static void finish(struct tstate *st)
 	add_kept(st, WD_F_TOOL, tool_names[r->tool],
 		 strlen(tool_names[r->tool]));
 	/* Location: "ADDRESS (FILE:LINE)", or either part. */
-	memset(loc, 0, sizeof(loc));
 	wd_buf_init(&lb, 2 * SMALL_MAX + 64);
 	if (r->in_diag && st->diag.address.len > 0)
 		wd_buf_add(&lb, st->diag.address.ptr, st->diag.address.len);
@@ -1161,7 +1179,8 @@ static bool context(struct tstate *st, const struct wd_tx_line *l)
 		if (!d->has_on) {
 			add_capped(&d->file, t.ptr + 3,
 				   (size_t)(q - t.ptr - 3));
-			d->fline = number(q + 6, t.len - (size_t)(q + 6 - t.ptr),
+			d->fline = number(q + 6,
+					  t.len - (size_t)(q + 6 - t.ptr),
 					  &used);
 			d->has_on = true;
 		}
@@ -1387,8 +1406,8 @@ static bool cont(struct tstate *st, const struct wd_tx_line *l,
 			return true;
 		}
 		if (r->tool == T_GCLOUD) {
-			if (prefix(t, "- '@type'") || prefix(t, "- \"@type\"") ||
-			    prefix(t, "- @type")) {
+			if (prefix(t, "- '@type'") ||
+			    prefix(t, "- \"@type\"") || prefix(t, "- @type")) {
 				r->ph = PH_YAML;
 				r->raw_kind = RAW_YAML;
 				raw_append(r, l->p, l->n, true);
@@ -1439,7 +1458,7 @@ static bool cont(struct tstate *st, const struct wd_tx_line *l,
 		return release(st);
 	if (is_context_line(l) || (col0 && !st->diag.boxed))
 		return false;
-	context(st, l);		/* a snippet line; other text is ignored */
+	context(st, l);		/* a snippet line; other text: ignored */
 	return true;
 }
 
@@ -1454,6 +1473,8 @@ enum tj_key {
 
 static int tj_top(const struct tfjson *j)
 {
+	if (j->depth > (int)(sizeof(j->stack) / sizeof(j->stack[0])))
+		return TJ_OTHER;
 	return j->depth > 0 ? j->stack[j->depth - 1] : 0;
 }
 
@@ -1518,9 +1539,10 @@ static int tj_open(void *ctx)
 		node = TJ_RANGE;
 	else if (top == TJ_RANGE && j->key == TK_START)
 		node = TJ_START;
-	if (j->depth >= (int)(sizeof(j->stack) / sizeof(j->stack[0])))
-		return 0;
-	j->stack[j->depth++] = node;
+	/* Deeper levels are not read: only their depth is counted. */
+	if (j->depth < (int)(sizeof(j->stack) / sizeof(j->stack[0])))
+		j->stack[j->depth] = node;
+	j->depth++;
 	j->key = TK_NONE;
 	return 1;
 }
@@ -1679,7 +1701,7 @@ static void feed(struct tstate *st, const struct wd_tx_line *l,
 		return;
 	}
 	if (st->diag.active && st->diag.boxed && !l->gutter)
-		end_diag(st);		/* left the box without its "╵" */
+		end_diag(st);		/* the box ended without "╵" */
 	if (st->rec.active && cont(st, l, lineno))
 		return;
 	t = wd_tx_trim(l->p, l->n);

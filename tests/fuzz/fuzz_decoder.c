@@ -96,30 +96,29 @@ static void check_lite(const char *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
-	struct wd_config cfg;
-	struct ctx c;
-	struct wd_scanner *s;
+	static struct wd_config cfg;
+	static struct ctx c;
+	static struct wd_scanner *s;
 	struct wd_err err;
 	struct wd_report *r;
 
 	if (!ready) {
+		/* Built once: large buffers allocated per run would make
+		 * the fuzzer measure malloc. */
 		load_rules();
+		cfg.category = -1;
+		cfg.min_level = -1;
+		cfg.fail_on = -1;
+		c.m = rules ? wd_matcher_new(rules) : NULL;
+		s = wd_scanner_new(&ops, &c);
 		ready = 1;
 	}
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.category = -1;
-	cfg.min_level = -1;
-	cfg.fail_on = -1;
-	memset(&c, 0, sizeof(c));
-	c.m = rules ? wd_matcher_new(rules) : NULL;
 	c.agg = wd_agg_new(&cfg);
-	s = wd_scanner_new(&ops, &c);
 	wd_scan_mem(s, "fuzz", (const char *)data, size, &err);
 	r = wd_agg_finish(c.agg, wd_scanner_stats(s), 0, "scan");
 	wd_report_free(r);
-	wd_scanner_free(s);
 	wd_agg_free(c.agg);
-	wd_matcher_free(c.m);
+	c.agg = NULL;
 	check_lite((const char *)data, size);
 	return 0;
 }

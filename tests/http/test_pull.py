@@ -12,7 +12,11 @@ usage: python3 test_pull.py WHYDENIED_BINARY
 import collections
 import json
 import os
+import pty
+import select
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_server import Suite, expect, CORPUS  # noqa: E402
@@ -333,7 +337,49 @@ def main():
         expect(rc == 0, "rc %d" % rc)
         expect(s.slurp(md) and s.slurp(csv), "report files missing")
 
+    def on_tty(args):
+        """Runs whydenied with stderr on a terminal; returns rc, stderr."""
+        m, sl = pty.openpty()
+        p = subprocess.Popen([s.binary] + args, env=s.env(
+            {"GOOGLE_OAUTH_ACCESS_TOKEN": f.static_token}),
+            stdout=subprocess.DEVNULL, stderr=sl)
+        os.close(sl)
+        data = b""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([m], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(m, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                data += chunk
+            elif p.poll() is not None:
+                break
+        os.close(m)
+        rc = p.wait(timeout=30)
+        err = data.decode("utf-8", "replace")
+        s.outputs.append(("tty stderr", err))
+        return rc, err
+
+    def t_progress():
+        args = ["pull", "--project", "acme-ci", "--endpoint", f.url,
+                "--from", FROM, "--to", TO, "--page-size", "10",
+                "--rate", "6000", "--no-step-summary"]
+        f.reset()
+        rc, err = on_tty(args)
+        expect(rc == 0, "rc %d: %s" % (rc, err))
+        expect("10 pages, 97 entries" in err and "failures" in err and
+               "requests/min" in err and "\r" in err,
+               "no progress on a terminal: %r" % err[-300:])
+        f.reset()
+        rc, err = on_tty(args + ["--quiet"])
+        expect(rc == 0 and "pages" not in err, "--quiet drew progress")
+
     s.check("pages: request shape, tokens chained, filter bounds", t_pages)
+    s.check("progress on a terminal only, not with --quiet", t_progress)
     s.check("faults recovered: 429, 503, 500, empty page, slow, drip, "
             "malformed, cut", t_faults_recovered)
     s.check("pacing holds at --rate 120", t_pacing)

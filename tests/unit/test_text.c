@@ -27,6 +27,8 @@
 #include "whydenied/scan.h"
 #include "whydenied/text.h"
 
+#include "../../src/text/text_int.h"
+
 #define TEXT_DIR WD_TEST_DATA "/text"
 #define MAX_FIXTURES 128
 
@@ -688,6 +690,185 @@ static void test_detection(void **state)
 	wd_scanner_free(sc);
 }
 
+/* The detail converters on their own: input rendering -> JSON. */
+struct conv {
+	int (*fn)(struct wd_buf *out, const char *p, size_t n);
+	const char *in;
+	const char *want;	/* NULL: must fail */
+};
+
+static int go_items(struct wd_buf *out, const char *p, size_t n)
+{
+	struct wd_buf items;
+	int ret;
+
+	wd_buf_init(&items, WD_TX_BLOCK_MAX);
+	ret = wd_tx_go_detail(&items, p, n);
+	if (ret == 0)
+		ret = wd_buf_printf(out, "[%s]", items.ptr);
+	wd_buf_release(&items);
+	return ret;
+}
+
+static const struct conv convs[] = {
+	/* gcloud YAML: wrapped plain scalars, quoted keys and values,
+	 * a multi-line quoted scalar, empty collections, a block scalar. */
+	{ wd_tx_yaml_details,
+	  "- '@type': type.googleapis.com/google.rpc.PreconditionFailure\n"
+	  "  violations:\n"
+	  "  - description: Constraint constraints/compute.vmExternalIpAccess "
+	  "violated for\n"
+	  "      project 123. Add it.\n"
+	  "    subject: 'it''s'\n"
+	  "    type: constraints/compute.vmExternalIpAccess\n"
+	  "- '@type': type.googleapis.com/google.rpc.ErrorInfo\n"
+	  "  domain: \"googleapis.com\"\n"
+	  "  metadata: {}\n"
+	  "  reason: 'A long\n"
+	  "    quoted'\n"
+	  "- note: |\n"
+	  "    line one\n"
+	  "    line two\n",
+	  "[{\"@type\":\"type.googleapis.com/google.rpc.PreconditionFailure\","
+	  "\"violations\":[{\"description\":\"Constraint constraints/compute."
+	  "vmExternalIpAccess violated for project 123. Add it.\",\"subject\":"
+	  "\"it's\",\"type\":\"constraints/compute.vmExternalIpAccess\"}]},"
+	  "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\",\"domain\":"
+	  "\"googleapis.com\",\"metadata\":{},\"reason\":\"A long quoted\"},"
+	  "{\"note\":\"line one\\nline two\"}]" },
+	{ wd_tx_yaml_details, "", NULL },
+	/* Python protobuf text: repeated fields, maps, a duration, octal
+	 * UTF-8 escapes; a dict repr with Python literals. */
+	{ wd_tx_py_details,
+	  "[links {\n  description: \"Help\"\n  url: \"https://x\"\n}\n, "
+	  "retry_delay {\n  seconds: 5\n}\n, violations {\n  subject: "
+	  "\"s\"\n  description: \"d\\303\\251\"\n}\nviolations {\n  "
+	  "subject: \"t\"\n}\n, reason: \"R\" metadata { key: \"k\" "
+	  "value: \"v\" } metadata { key: \"quota_limit\" value: \"0\" }]",
+	  "[{\"@type\":\"type.googleapis.com/google.rpc.Help\",\"links\":"
+	  "[{\"description\":\"Help\",\"url\":\"https://x\"}]},"
+	  "{\"@type\":\"type.googleapis.com/google.rpc.RetryInfo\","
+	  "\"retryDelay\":\"5s\"},"
+	  "{\"@type\":\"type.googleapis.com/google.rpc.QuotaFailure\","
+	  "\"violations\":[{\"subject\":\"s\",\"description\":\"d\xc3\xa9\"},"
+	  "{\"subject\":\"t\"}]},"
+	  "{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+	  "\"reason\":\"R\",\"metadata\":{\"k\":\"v\",\"quota_limit\":\"0\"}}]" },
+	{ wd_tx_py_details,
+	  "[{'@type': 'x', 'ok': True, 'none': None, 'n': 3, "
+	  "'s': \"it's\", 'l': ['a', {'b': False}]}]",
+	  "[{\"@type\":\"x\",\"ok\":true,\"none\":null,\"n\":\"3\","
+	  "\"s\":\"it's\",\"l\":[\"a\",{\"b\":false}]}]" },
+	{ wd_tx_py_details, "[reason: \"unterminated", NULL },
+	{ wd_tx_py_details, "not a list", NULL },
+	/* Go error details lines. */
+	{ go_items,
+	  "name = ErrorInfo reason = SERVICE_DISABLED domain = googleapis.com "
+	  "metadata = map[activationUrl:https://x/y?p=1 consumer:projects/1 "
+	  "serviceTitle:Cloud Logging API]",
+	  "[{\"@type\":\"type.googleapis.com/google.rpc.ErrorInfo\","
+	  "\"reason\":\"SERVICE_DISABLED\",\"domain\":\"googleapis.com\","
+	  "\"metadata\":{\"activationUrl\":\"https://x/y?p=1\",\"consumer\":"
+	  "\"projects/1\",\"serviceTitle\":\"Cloud Logging API\"}}]" },
+	{ go_items,
+	  "name = PreconditionFailure type = constraints/x subject = s desc = "
+	  "a b",
+	  "[{\"@type\":\"type.googleapis.com/google.rpc.PreconditionFailure\","
+	  "\"violations\":[{\"type\":\"constraints/x\",\"subject\":\"s\","
+	  "\"description\":\"a b\"}]}]" },
+	{ go_items, "name = Unknown  desc = x", NULL },
+};
+
+static void test_converters(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(convs) / sizeof(convs[0]); i++) {
+		struct wd_buf b;
+		int ret;
+
+		wd_buf_init(&b, WD_TX_BLOCK_MAX);
+		ret = convs[i].fn(&b, convs[i].in, strlen(convs[i].in));
+		if (convs[i].want == NULL) {
+			if (ret == 0)
+				fail_msg("#%zu: converted, expected a failure",
+					 i);
+		} else if (ret != 0 || strcmp(b.ptr ? b.ptr : "",
+					      convs[i].want) != 0) {
+			fail_msg("#%zu: got %s (%d)\nwant %s", i,
+				 b.ptr ? b.ptr : "", ret, convs[i].want);
+		}
+		wd_buf_release(&b);
+	}
+}
+
+/* A JSON string is escaped, and bytes that are not UTF-8 are replaced,
+ * so that the body given to the decoder always parses. */
+static void test_json_str(void **state)
+{
+	static const char in[] = "a\"\\\n\x01\xc3\xa9\xff\xed\xa0\x80z";
+	struct wd_buf b;
+
+	(void)state;
+	wd_buf_init(&b, 256);
+	wd_tx_json_str(&b, in, sizeof(in) - 1);
+	assert_string_equal(b.ptr, "\"a\\\"\\\\\\n\\u0001\xc3\xa9"
+			    "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbdz\"");
+	wd_buf_release(&b);
+}
+
+/* A Terraform Plugin Framework box: context first, then the wrapped
+ * error; and a cobra-style Go CLI error is still read. */
+static void test_wrapped_box(void **state)
+{
+	struct feeder f;
+
+	(void)state;
+	fe_begin(&f);
+	fe_str(&f, "\xe2\x95\xb7");
+	fe_str(&f, "\xe2\x94\x82 Error: Error creating X");
+	fe_str(&f, "\xe2\x94\x82 ");
+	fe_str(&f, "\xe2\x94\x82   with google_x.y[\"a\"],");
+	fe_str(&f, "\xe2\x94\x82   on m.tf line 2, in resource \"google_x\" "
+	       "\"y\":");
+	fe_str(&f, "\xe2\x94\x82    2: resource \"google_x\" \"y\" {");
+	fe_str(&f, "\xe2\x94\x82 ");
+	fe_str(&f, "\xe2\x94\x82 googleapi: Error 403: The caller does not "
+	       "have");
+	fe_str(&f, "\xe2\x94\x82 permission, forbidden");
+	fe_str(&f, "\xe2\x95\xb5");
+	fe_end(&f);
+	assert_int_equal(f.s.n, 1);
+	assert_string_equal(field(f.s.recs[0].dump, "status_message"),
+			    "The caller does not have permission");
+	assert_string_equal(field(f.s.recs[0].dump, "legacy_reason"),
+			    "forbidden");
+	assert_string_equal(field(f.s.recs[0].dump, "location"),
+			    "google_x.y[\"a\"] (m.tf:2)");
+	assert_string_equal(field(f.s.recs[0].dump, "source"), "feed.log:2");
+	sink_free(&f.s);
+}
+
+/* The same error printed twice in a row (chained exceptions) is one
+ * record; printed again far later, it is a new one. */
+static void test_repeat(void **state)
+{
+	struct feeder f;
+	int i;
+
+	(void)state;
+	fe_begin(&f);
+	fe_str(&f, "rpc error: code = NotFound desc = gone");
+	fe_str(&f, "Caused by: rpc error: code = NotFound desc = gone");
+	for (i = 0; i < 100; i++)
+		fe_str(&f, "...");
+	fe_str(&f, "rpc error: code = NotFound desc = gone");
+	fe_end(&f);
+	assert_int_equal(f.s.n, 2);
+	sink_free(&f.s);
+}
+
 int main(void)
 {
 	struct CMUnitTest tests[MAX_FIXTURES + 16];
@@ -736,5 +917,9 @@ int main(void)
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_no_false_positives);
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_long_clean_log);
 	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_detection);
+	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_converters);
+	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_json_str);
+	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_wrapped_box);
+	tests[k++] = (struct CMUnitTest)cmocka_unit_test(test_repeat);
 	return _cmocka_run_group_tests("text", tests, k, NULL, NULL);
 }

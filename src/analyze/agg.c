@@ -28,6 +28,7 @@
 
 struct group {
 	struct wd_finding f;
+	bool merged;		/* folded into an audit-log cause */
 	char *key;
 	long long first_t, last_t;
 	struct group *next;	/* hash chain */
@@ -655,6 +656,53 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 		dst->max_t = src->max_t;
 }
 
+static bool same_or_unknown(const char *a, const char *b)
+{
+	return a == NULL || b == NULL || strcmp(a, b) == 0;
+}
+
+/* Project ids and project numbers name the same project in different
+ * places (error texts often carry the number): a number matches any. */
+static bool same_project(const char *a, const char *b)
+{
+	if (a && a[0] && strspn(a, "0123456789") == strlen(a))
+		return true;
+	if (b && b[0] && strspn(b, "0123456789") == strlen(b))
+		return true;
+	return same_or_unknown(a, b);
+}
+
+/* A failure the step's own output reported and the audit log recorded is
+ * one cause: fold each step-log-only cause into the audit-log cause with
+ * the same category and subject (principal and project agree where both
+ * are known; a step log rarely names the principal). */
+static void correlate(struct wd_agg *a)
+{
+	size_t i, j;
+
+	for (i = 0; i < a->ngroups; i++) {
+		struct group *g = a->groups[i];
+
+		if (!g->f.in_step_log || g->f.in_audit_log || !g->f.subject)
+			continue;
+		for (j = 0; j < a->ngroups; j++) {
+			struct group *h = a->groups[j];
+
+			if (h == g || h->merged || !h->f.in_audit_log ||
+			    h->f.category != g->f.category || !h->f.subject ||
+			    strcmp(h->f.subject, g->f.subject) != 0 ||
+			    !same_project(h->f.project, g->f.project) ||
+			    !same_or_unknown(h->f.principal, g->f.principal))
+				continue;
+			h->f.in_step_log = true;
+			strs_merge(&h->f.locations, &g->f.locations);
+			strs_merge(&h->f.sources, &g->f.sources);
+			g->merged = true;
+			break;
+		}
+	}
+}
+
 static const double level_weight[WD_LEVEL__COUNT] = { 0, 100, 200, 300 };
 
 static int cmp_findings(const void *pa, const void *pb)
@@ -774,7 +822,8 @@ static uint64_t api_disabled_count(struct wd_agg *a, const char *project)
 	size_t i;
 
 	for (i = 0; i < a->ngroups; i++)
-		if (a->groups[i]->f.category == WD_CAT_API_DISABLED &&
+		if (!a->groups[i]->merged &&
+		    a->groups[i]->f.category == WD_CAT_API_DISABLED &&
 		    (project == NULL ||
 		     same(a->groups[i]->f.project, project)))
 			n += a->groups[i]->f.count;
@@ -857,6 +906,7 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 	r->groups_dropped = a->dropped;
 	r->findings = wd_xcalloc(a->ngroups ? a->ngroups : 1,
 				 sizeof(*r->findings));
+	correlate(a);
 	/* What blocks what is decided over all causes before any is
 	 * moved into the report. */
 	explains = wd_xcalloc(a->ngroups ? a->ngroups : 1, sizeof(*explains));
@@ -868,6 +918,9 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 		struct group *g = a->groups[i];
 		struct wd_finding *f = &g->f;
 		double recency = 0;
+
+		if (g->merged)
+			continue;	/* released with the aggregator */
 
 		if (a->cfg->category >= 0 &&
 		    (int)f->category != a->cfg->category) {

@@ -109,8 +109,10 @@ void wd_api_pace(struct wd_api *a, const char *key)
 			snprintf(b->key, sizeof(b->key), "%s", key);
 	}
 	/* A bucket of one token refilled every 60/rate seconds: requests
-	 * are spaced evenly, never in a burst. */
-	interval = 60.0 / a->o.rate_per_min;
+	 * are spaced evenly, never in a burst. 1% more, so that the server,
+	 * which sees our requests with some network jitter, never counts
+	 * more than rate in a minute. */
+	interval = 60.0 / a->o.rate_per_min * 1.01;
 	now = wd_http_clock();
 	if (b->next > now)
 		wd_http_sleep(b->next - now);

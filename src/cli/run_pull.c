@@ -355,21 +355,24 @@ static void explain(struct pull *p, const struct wd_api_result *r,
 	if (r->status == 403) {
 		const char *perm = e->permission;
 		const char *res = n ? names[0] : "the resource";
+		const char *more = n > 1 ? " (and the other resources)" : "";
 
 		if (strstr(perm, "privateLogEntries.list") ||
 		    strstr(e->message, "privateLogEntries.list"))
 			say(p, "reading Data Access audit logs needs "
 			    "logging.privateLogEntries.list: grant "
-			    "roles/logging.privateLogViewer on '%s'%s%s, or "
-			    "leave data_access out (--logs activity,policy)",
-			    res, who ? " to " : "", who ? who : "");
+			    "roles/logging.privateLogViewer on '%s'%s%s%s, "
+			    "or leave data_access out (--logs "
+			    "activity,policy)", res, more, who ? " to " : "",
+			    who ? who : "");
 		else if (strstr(perm, "logEntries.list") ||
 			 strstr(e->message, "logEntries.list"))
 			say(p, "reading audit logs needs logging.logEntries."
-			    "list: grant roles/logging.viewer on '%s' (it "
-			    "covers Admin Activity, System Event and Policy "
-			    "Denied logs; Data Access logs also need "
-			    "roles/logging.privateLogViewer)", res);
+			    "list: grant roles/logging.viewer on '%s'%s%s%s "
+			    "(it covers Admin Activity, System Event and "
+			    "Policy Denied logs; Data Access logs also need "
+			    "roles/logging.privateLogViewer)", res, more,
+			    who ? " to " : "", who ? who : "");
 		else if (strstr(perm, "views.access") ||
 			 strstr(e->message, "views.access"))
 			say(p, "reading through a log view needs "

@@ -19,23 +19,28 @@ struct builder {
 	int depth;
 	char *pending_key;
 	bool too_deep;
+	/* Where position() last stopped: offsets only grow, so the line and
+	 * column are advanced, not recounted from the start. */
+	size_t pos_off;
+	unsigned pos_line, pos_col;
 };
 
 static void position(struct builder *b, struct wd_jnode *j)
 {
 	size_t off = yajl_get_bytes_consumed(b->h), i;
-	unsigned line = 1, col = 1;
 
-	for (i = 0; i < off; i++) {
+	for (i = b->pos_off; i < off; i++) {
 		if (b->text[i] == '\n') {
-			line++;
-			col = 1;
+			b->pos_line++;
+			b->pos_col = 1;
 		} else {
-			col++;
+			b->pos_col++;
 		}
 	}
-	j->line = line;
-	j->col = col > 1 ? col - 1 : 1;
+	if (off > b->pos_off)
+		b->pos_off = off;
+	j->line = b->pos_line;
+	j->col = b->pos_col > 1 ? b->pos_col - 1 : 1;
 }
 
 static int attach(struct builder *b, struct wd_jnode *j)
@@ -52,11 +57,17 @@ static int attach(struct builder *b, struct wd_jnode *j)
 		return 1;
 	}
 	parent = b->stack[b->depth - 1];
-	parent->kids = wd_xrealloc(parent->kids,
-				   (parent->n + 1) * sizeof(*parent->kids));
+	if ((parent->n & (parent->n - 1)) == 0) {
+		/* Capacity doubles at every power of two. */
+		size_t cap = parent->n ? 2 * parent->n : 1;
+
+		parent->kids = wd_xrealloc(parent->kids,
+					   cap * sizeof(*parent->kids));
+		if (parent->type == WD_J_OBJ)
+			parent->keys = wd_xrealloc(parent->keys, cap *
+						   sizeof(*parent->keys));
+	}
 	if (parent->type == WD_J_OBJ) {
-		parent->keys = wd_xrealloc(parent->keys, (parent->n + 1) *
-					   sizeof(*parent->keys));
 		parent->keys[parent->n] = b->pending_key ? b->pending_key :
 					  wd_xstrdup("");
 		b->pending_key = NULL;
@@ -133,10 +144,9 @@ static int cb_end(void *ctx)
 {
 	struct builder *b = ctx;
 
-	if (b->depth > 0) {
+	/* A container keeps the position of its opening bracket. */
+	if (b->depth > 0)
 		b->depth--;
-		position(b, b->stack[b->depth]);
-	}
 	return 1;
 }
 
@@ -165,6 +175,8 @@ int wd_jdom_parse(struct wd_jnode **out, const char *p, size_t n,
 		return wd_err_set(err, WD_ELIMIT, "1:1: file larger than 8 MiB");
 	memset(&b, 0, sizeof(b));
 	b.text = p;
+	b.pos_line = 1;
+	b.pos_col = 1;
 	b.h = yajl_alloc(&cbs, NULL, &b);
 	yajl_config(b.h, yajl_allow_comments, 1);
 	st = yajl_parse(b.h, (const unsigned char *)p, n);

@@ -299,6 +299,24 @@ def main():
         expect(h.get("x-goog-user-project") == "acme-billing",
                "x-goog-user-project %r" % h.get("x-goog-user-project"))
 
+    def t_env_project_and_order():
+        f.reset()
+        rc, out, err, dt = s.run(
+            ["pull", "--endpoint", f.url, "--from", FROM, "--to", TO,
+             "--rate", "6000", "--order", "asc", "--max-pages", "1",
+             "--no-step-summary"],
+            {"GOOGLE_OAUTH_ACCESS_TOKEN": f.static_token,
+             "GOOGLE_CLOUD_PROJECT": "acme-env"})
+        expect(rc == 0, "rc %d: %s" % (rc, err))
+        req = f.list_requests()[0]["json"]
+        expect(req["resourceNames"] == ["projects/acme-env"],
+               "resourceNames %r" % req["resourceNames"])
+        expect(req["orderBy"] == "timestamp asc", "orderBy %r"
+               % req["orderBy"])
+        expect(req["pageSize"] == 1000, "default pageSize %r"
+               % req["pageSize"])
+        expect("from the environment" in err, "stderr: " + err)
+
     def t_batches():
         args = []
         for i in range(63):
@@ -398,6 +416,8 @@ def main():
     s.check("--print-filter", t_print_filter)
     s.check("x-goog-user-project from GOOGLE_CLOUD_QUOTA_PROJECT",
             t_quota_project)
+    s.check("project from GOOGLE_CLOUD_PROJECT, --order asc, default "
+            "page size", t_env_project_and_order)
     s.check("more than 100 resources: batches", t_batches)
     s.check("usage errors: exit 2, no request", t_usage)
     s.check("every report output works", t_report_outputs)

@@ -90,7 +90,7 @@ static void test_every_clause_parenthesised(void **state)
 		"workloadIdentityPools/ci/subject/repo:acme/infra",
 	};
 	struct wd_filter_spec s = spec();
-	char *f, *line, *save = NULL;
+	char *f, *line, *nl;
 	int ret, n = 0;
 
 	(void)state;
@@ -99,9 +99,13 @@ static void test_every_clause_parenthesised(void **state)
 	s.logs |= WD_LOG_SYSTEM_EVENT;
 	f = build(&s, &ret);
 	assert_int_equal(ret, 0);
-	for (line = strtok_r(f, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save), n++) {
-		size_t len = strlen(line);
+	for (line = f; line; line = nl ? nl + 1 : NULL, n++) {
+		size_t len;
+
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		len = strlen(line);
 
 		if (n > 0) {
 			assert_true(strncmp(line, "AND (", 5) == 0);

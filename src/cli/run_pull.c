@@ -27,6 +27,7 @@
 #include "whydenied/auth.h"
 #include "whydenied/filter.h"
 #include "whydenied/run.h"
+#include "whydenied/text.h"
 #include "whydenied/timeutil.h"
 
 #include <stdarg.h>
@@ -591,9 +592,102 @@ static void api_note_setup(struct wd_api_opts *o, struct pull *p)
 	o->note_ctx = p;
 }
 
+/* ---- --step-log: what the failed step said narrows the pull ---- */
+
+#define STEP_MAX_PRINCIPALS 8
+#define STEP_BEFORE_S (15 * 60)	/* audit entries may precede the log line */
+#define STEP_AFTER_S (5 * 60)
+
+struct step_facts {
+	long long t_min, t_max;
+	char *principals[STEP_MAX_PRINCIPALS];
+	size_t nprincipals;
+	uint64_t failures;
+	char from[32], to[32];
+};
+
+static int step_entry(void *ctx, struct wd_entry *e)
+{
+	struct step_facts *sf = ctx;
+	struct wd_str ts = wd_entry_get(e, WD_F_TIMESTAMP);
+	struct wd_str pr = wd_entry_get(e, WD_F_PRINCIPAL);
+	long long t;
+	size_t i;
+
+	if (!e->failure)
+		return 0;
+	sf->failures++;
+	t = ts.ptr ? wd_parse_rfc3339(ts.ptr, ts.len) : -1;
+	if (t >= 0) {
+		if (sf->t_min < 0 || t < sf->t_min)
+			sf->t_min = t;
+		if (t > sf->t_max)
+			sf->t_max = t;
+	}
+	if (pr.ptr && pr.len && sf->nprincipals < STEP_MAX_PRINCIPALS) {
+		for (i = 0; i < sf->nprincipals; i++)
+			if (wd_str_eq(pr, sf->principals[i]))
+				return 0;
+		sf->principals[sf->nprincipals++] = wd_xstrndup(pr.ptr, pr.len);
+	}
+	return 0;
+}
+
+static void step_warning(void *ctx, const char *msg)
+{
+	(void)ctx;
+	(void)msg;	/* the session reads the step log again and says it */
+}
+
+/* Reads the step log once, before the pull, for its failures' times and
+ * principals. A window the user did not set becomes the failures' time
+ * span (15 minutes before the first: ingestion and clock lag; 5 after
+ * the last); principals the user did not name become the step's. The
+ * pull is not narrowed by permission: the cause of a denial the step saw
+ * (billing, a disabled API, an org policy) is often a failure of another
+ * permission or none. */
+static void narrow_from_step_log(struct wd_config *cfg, struct step_facts *sf)
+{
+	static const struct wd_scan_ops ops = {
+		.on_entry = step_entry, .on_warning = step_warning,
+	};
+	struct wd_scanner *s;
+	struct wd_err err;
+	size_t i;
+
+	sf->t_min = sf->t_max = -1;
+	s = wd_scanner_new(&ops, sf);
+	wd_scanner_set_text(s, wd_text_ops());
+	(void)wd_scan_path(s, cfg->step_log, &err);
+	wd_scanner_free(s);
+	if (sf->t_min >= 0 && !cfg->from && !cfg->to && !cfg->since_secs) {
+		wd_format_rfc3339(sf->t_min - STEP_BEFORE_S, sf->from);
+		wd_format_rfc3339(sf->t_max + STEP_AFTER_S, sf->to);
+		cfg->from = sf->from;
+		cfg->to = sf->to;
+		if (!cfg->quiet)
+			fprintf(stderr, "whydenied: --step-log: reading %s to "
+				"%s, around the step's %llu failure%s\n",
+				sf->from, sf->to,
+				(unsigned long long)sf->failures,
+				sf->failures == 1 ? "" : "s");
+	}
+	if (sf->nprincipals && cfg->principals.n == 0) {
+		for (i = 0; i < sf->nprincipals && i < WD_MAX_LIST; i++)
+			cfg->principals.v[cfg->principals.n++] =
+				sf->principals[i];
+		if (!cfg->quiet)
+			fprintf(stderr, "whydenied: --step-log: only failures "
+				"of %s%s\n", sf->principals[0],
+				sf->nprincipals > 1 ? " and others the step "
+				"named" : "");
+	}
+}
+
 int wd_run_pull(const struct wd_config *cfg0)
 {
 	struct wd_config cfg = *cfg0;
+	struct step_facts step;
 	const char *names[MAX_RESOURCES];
 	char *owned[MAX_RESOURCES];
 	size_t n = 0, nowned = 0, i;
@@ -614,11 +708,14 @@ int wd_run_pull(const struct wd_config *cfg0)
 	wd_buf_init(&filter, WD_FILTER_MAX + 1);
 	wd_buf_init(&url, 8192);
 	memset(&p, 0, sizeof(p));
+	memset(&step, 0, sizeof(step));
 	if (cfg.args.n > 0) {
 		fprintf(stderr, "whydenied: pull takes no PATH ('%s'); use "
 			"whydenied scan for files\n", cfg.args.v[0]);
 		goto out_usage;
 	}
+	if (cfg.step_log)
+		narrow_from_step_log(&cfg, &step);
 	if (window(&cfg, from, to, &err) < 0 ||
 	    wd_filter_parse_logs(&logs, cfg.logs, &err) < 0)
 		goto out_err;
@@ -750,6 +847,8 @@ out_err:
 out_usage:
 	for (i = 0; i < nowned; i++)
 		free(owned[i]);
+	for (i = 0; i < step.nprincipals; i++)
+		free(step.principals[i]);
 	wd_buf_release(&filter);
 	wd_buf_release(&url);
 	return ret;

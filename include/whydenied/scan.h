@@ -41,6 +41,7 @@ struct wd_scan_stats {
 	uint64_t failures;
 	uint64_t successes;
 	uint64_t skipped;	/* entries or stretches skipped */
+	uint64_t duplicates;	/* entries seen before (pull retries) */
 	uint64_t skipped_by[WD_SKIP__COUNT];
 	uint64_t inputs_ok;
 	uint64_t inputs_error;
@@ -68,6 +69,11 @@ struct wd_scan_ops {
 	/* A container's own string value (an entries:list page's
 	 * nextPageToken); may be NULL. */
 	void (*on_meta)(void *ctx, const char *key, const char *val, size_t n);
+
+	/* Optional: whether a decoded entry is analysed at all (pull's
+	 * de-duplication across retried pages). A rejected entry is counted
+	 * as a duplicate, not as an entry read. Single-threaded scans only. */
+	bool (*accept)(void *ctx, const struct wd_entry *e);
 
 	/* Parallel scanning (optional: all five or none). JSON inputs are
 	 * framed by the calling thread and cut into batches of entries;

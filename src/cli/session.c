@@ -14,8 +14,6 @@ static int on_entry(void *ctx, struct wd_entry *e)
 {
 	struct wd_session *s = ctx;
 
-	if (s->accept && !s->accept(s->accept_ctx, e))
-		return 0;
 	if (!e->failure) {
 		wd_agg_success(s->agg, e);
 		return 0;
@@ -34,6 +32,13 @@ static int on_entry(void *ctx, struct wd_entry *e)
 		wd_events_json(s->events_json_fp, e, s->verdict,
 			       s->cfg->redact);
 	return 0;
+}
+
+static bool on_accept(void *ctx, const struct wd_entry *e)
+{
+	struct wd_session *s = ctx;
+
+	return s->accept == NULL || s->accept(s->accept_ctx, e);
 }
 
 static void on_meta(void *ctx, const char *key, const char *val, size_t n)
@@ -158,7 +163,7 @@ static void sink_merge(void *ctx, void *sp)
 }
 
 static const struct wd_scan_ops scan_ops = {
-	on_entry, on_warning, on_meta,
+	on_entry, on_warning, on_meta, on_accept,
 	worker_new, worker_free, sink_new, sink_entry, sink_merge,
 };
 

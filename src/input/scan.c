@@ -92,6 +92,10 @@ static int emit(void *sctx, struct wd_entry *e)
 	struct wd_scanner *s = sctx;
 	int ret;
 
+	if (s->ops->accept && !s->ops->accept(s->ctx, e)) {
+		s->st.duplicates++;
+		return 0;
+	}
 	s->st.entries++;
 	if (s->cur)
 		s->cur->entries++;

@@ -121,6 +121,7 @@ static void summary(yajl_gen g, const struct wd_report *r)
 	num(g, "failures", st->failures);
 	num(g, "successes", st->successes);
 	num(g, "skipped", st->skipped);
+	num(g, "duplicates", st->duplicates);
 	key(g, "skipped_by_reason");
 	yajl_gen_map_open(g);
 	for (i = 0; i < WD_SKIP__COUNT; i++)

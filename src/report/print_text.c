@@ -180,6 +180,10 @@ static void header(FILE *fp, const struct wd_report *r,
 		wd_put_safe(fp, st->last_ts);
 		fputc('\n', fp);
 	}
+	if (st->duplicates)
+		fprintf(fp, "  %llu entr%s seen twice (retried pages) analysed "
+			"once\n", (unsigned long long)st->duplicates,
+			st->duplicates == 1 ? "y" : "ies");
 	if (r->filtered_out)
 		fprintf(fp, "  %llu failure%s excluded by filters\n",
 			(unsigned long long)r->filtered_out,

@@ -144,6 +144,10 @@ def main():
         expect("retry 1 of 5" in err, "retries not told: " + err)
         expect("INCOMPLETE" not in err, "said incomplete: " + err)
         expect("sent twice" in err, "duplicates after the cut not told")
+        # Entries re-sent after the cut are analysed once and counted once
+        # (regression: they used to count twice in "entries read").
+        expect(sm["entries"] == 97, "entries counted %r" % sm["entries"])
+        expect(sm["duplicates"] > 0, "duplicates not counted: %r" % sm)
 
     def t_pacing():
         rc, out, err, dt, events, report = pull(

@@ -29,22 +29,19 @@ struct xfer {
 	bool stop_ok;		/* on_body said "enough" */
 };
 
-static bool curl_ready;
-
 int wd_http_new(struct wd_http **out, struct wd_err *err)
 {
 	struct wd_http *h;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return wd_err_set(err, WD_EIO, "cannot initialise "
-					  "libcurl");
-		curl_ready = true;
-	}
+	/* Reference-counted and thread-safe since libcurl 7.84 (Debian 12
+	 * has 7.88); released in wd_http_free. */
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return wd_err_set(err, WD_EIO, "cannot initialise libcurl");
 	h = wd_xcalloc(1, sizeof(*h));
 	h->curl = curl_easy_init();
 	if (h->curl == NULL) {
 		free(h);
+		curl_global_cleanup();
 		return wd_err_set(err, WD_EIO, "cannot create a libcurl "
 				  "handle");
 	}
@@ -58,6 +55,7 @@ void wd_http_free(struct wd_http *h)
 		return;
 	curl_easy_cleanup(h->curl);
 	free(h);
+	curl_global_cleanup();
 }
 
 void wd_http_response_init(struct wd_http_response *rs)

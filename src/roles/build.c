@@ -513,33 +513,39 @@ struct freeze {
 	uint32_t nperms;	/* permissions some kept role holds */
 };
 
-/* The builder being frozen on this thread: qsort has no context
- * argument. */
-static _Thread_local const struct wd_roles_builder *sort_b;
-
 static const char *bstr(const struct wd_roles_builder *b, uint32_t off)
 {
 	return b->strs.ptr + off;
 }
 
+/* Sort keys carry what the comparison needs (qsort has no context). */
+struct role_key {
+	unsigned stage;
+	uint32_t n;
+	const char *name;
+	uint32_t idx;
+};
+
+struct perm_key {
+	const char *name;
+	uint32_t idx;
+};
+
 static int cmp_role(const void *x, const void *y)
 {
-	const struct brole *ra = &sort_b->roles[*(const uint32_t *)x];
-	const struct brole *rb = &sort_b->roles[*(const uint32_t *)y];
-	unsigned sa = wd_idx_stage_rank(bstr(sort_b, ra->stage));
-	unsigned sb = wd_idx_stage_rank(bstr(sort_b, rb->stage));
+	const struct role_key *ra = x, *rb = y;
 
-	if (sa != sb)
-		return sa < sb ? -1 : 1;
+	if (ra->stage != rb->stage)
+		return ra->stage < rb->stage ? -1 : 1;
 	if (ra->n != rb->n)
 		return ra->n < rb->n ? -1 : 1;
-	return strcmp(bstr(sort_b, ra->name), bstr(sort_b, rb->name));
+	return strcmp(ra->name, rb->name);
 }
 
 static int cmp_perm(const void *x, const void *y)
 {
-	return strcmp(bstr(sort_b, sort_b->perm_name.v[*(const uint32_t *)x]),
-		      bstr(sort_b, sort_b->perm_name.v[*(const uint32_t *)y]));
+	return strcmp(((const struct perm_key *)x)->name,
+		      ((const struct perm_key *)y)->name);
 }
 
 static int cmp_u64(const void *x, const void *y)
@@ -560,10 +566,22 @@ static void freeze_orders(struct freeze *z)
 	z->order = wd_xmalloc((b->nroles + 1) * sizeof(uint32_t));
 	z->rank = wd_xmalloc((b->nroles + 1) * sizeof(uint32_t));
 	z->rflags = wd_xcalloc(b->nroles + 1, 1);
-	for (i = 0; i < b->nroles; i++)
-		z->order[i] = (uint32_t)i;
-	sort_b = b;
-	qsort(z->order, b->nroles, sizeof(uint32_t), cmp_role);
+	{
+		struct role_key *k = wd_xcalloc(b->nroles + 1, sizeof(*k));
+
+		for (i = 0; i < b->nroles; i++) {
+			k[i].stage = wd_idx_stage_rank(bstr(b,
+							    b->roles[i].stage));
+			k[i].n = b->roles[i].n;
+			k[i].name = bstr(b, b->roles[i].name);
+			k[i].idx = (uint32_t)i;
+		}
+		if (b->nroles > 1)
+			qsort(k, b->nroles, sizeof(*k), cmp_role);
+		for (i = 0; i < b->nroles; i++)
+			z->order[i] = k[i].idx;
+		free(k);
+	}
 	for (i = 0; i < b->nroles; i++) {
 		const struct brole *r = &b->roles[z->order[i]];
 
@@ -581,10 +599,21 @@ static void freeze_orders(struct freeze *z)
 	for (i = 0; i < np; i++)
 		if (used[i])
 			z->porder[z->nperms++] = (uint32_t)i;
-	qsort(z->porder, z->nperms, sizeof(uint32_t), cmp_perm);
+	{
+		struct perm_key *k = wd_xcalloc(z->nperms + 1, sizeof(*k));
+
+		for (i = 0; i < z->nperms; i++) {
+			k[i].name = bstr(b, b->perm_name.v[z->porder[i]]);
+			k[i].idx = z->porder[i];
+		}
+		if (z->nperms > 1)
+			qsort(k, z->nperms, sizeof(*k), cmp_perm);
+		for (i = 0; i < z->nperms; i++)
+			z->porder[i] = k[i].idx;
+		free(k);
+	}
 	for (i = 0; i < z->nperms; i++)
 		z->pnew[z->porder[i]] = (uint32_t)i;
-	sort_b = NULL;
 	free(used);
 }
 

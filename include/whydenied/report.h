@@ -71,6 +71,7 @@ struct wd_report {
 	struct wd_finding *findings;
 	size_t n;		/* after --top and filters */
 	size_t total;		/* causes before --top */
+	int max_level;		/* highest level of all causes, -1: none */
 	const struct wd_scan_stats *stats;	/* borrowed */
 	uint64_t failures;	/* failures reported (after filters) */
 	uint64_t filtered_out;	/* failures excluded by filters */

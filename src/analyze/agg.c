@@ -25,10 +25,14 @@
 #include <string.h>
 
 #define ALLOWED_MAX 100000	/* (principal, permission) successes kept */
+#define CHANGES_MAX 4096	/* IAM changes and enables kept */
+#define NEAR_S 600		/* "near these failures": 10 minutes */
 
 struct group {
 	struct wd_finding f;
 	bool merged;		/* folded into an audit-log cause */
+	char *principal_raw;	/* unredacted, for look-ups only */
+	char *project_raw;
 	char *key;
 	long long first_t, last_t;
 	struct group *next;	/* hash chain */
@@ -53,8 +57,14 @@ struct wd_agg {
 	uint64_t dropped;
 	struct allowed **allowed;
 	size_t nallowed;
-	long long iam_change_t;	/* latest SetIamPolicy success */
-	long long enable_t;	/* latest service enable success */
+	/* IAM policy changes and service enables that succeeded, by
+	 * project: for the propagation hints (bounded; the oldest kept). */
+	struct change {
+		char project[96];
+		long long t;
+		bool enable;
+	} *changes;
+	size_t nchanges;
 	bool saw_data_access;
 	bool saw_audit;
 	long long min_t, max_t;
@@ -91,8 +101,7 @@ struct wd_agg *wd_agg_new(const struct wd_config *cfg)
 		a->to_t = wd_parse_rfc3339(cfg->to, strlen(cfg->to));
 	a->min_t = -1;
 	a->max_t = -1;
-	a->iam_change_t = -1;
-	a->enable_t = -1;
+	a->changes = wd_xcalloc(CHANGES_MAX, sizeof(*a->changes));
 	wd_buf_init(&a->tmp, 1 << 20);
 	return a;
 }
@@ -146,6 +155,8 @@ void wd_agg_free(struct wd_agg *a)
 		if (a->groups[i] == NULL)
 			continue;	/* moved by wd_agg_merge */
 		finding_release(&a->groups[i]->f);
+		free(a->groups[i]->principal_raw);
+		free(a->groups[i]->project_raw);
 		free(a->groups[i]->key);
 		free(a->groups[i]);
 	}
@@ -161,6 +172,7 @@ void wd_agg_free(struct wd_agg *a)
 		}
 	}
 	free(a->allowed);
+	free(a->changes);
 	wd_buf_release(&a->tmp);
 	free(a);
 }
@@ -433,6 +445,8 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 				"and fields are below; add a rule (see "
 				"rules/README.md) if it recurs.");
 		}
+		g->principal_raw = dup_str(principal);
+		g->project_raw = dup_str(project);
 		g->f.principal = dup_var(a, v, "principal");
 		g->f.member = dup_var(a, v, "member");
 		g->f.project = dup_var(a, v, "project");
@@ -475,9 +489,66 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 	strs_add(&g->f.locations, wd_entry_get(e, WD_F_LOCATION), false);
 }
 
+/* Case-insensitive: setIamPolicy, SetIamPolicy, SetIAMPolicy. */
 static bool method_has(struct wd_str m, const char *what)
 {
-	return m.ptr && memmem(m.ptr, m.len, what, strlen(what)) != NULL;
+	size_t l = strlen(what), i, k;
+
+	if (!m.ptr || m.len < l)
+		return false;
+	for (i = 0; i + l <= m.len; i++) {
+		for (k = 0; k < l; k++) {
+			char x = m.ptr[i + k], y = what[k];
+
+			if (x >= 'A' && x <= 'Z')
+				x = (char)(x - 'A' + 'a');
+			if (y >= 'A' && y <= 'Z')
+				y = (char)(y - 'A' + 'a');
+			if (x != y)
+				break;
+		}
+		if (k == l)
+			return true;
+	}
+	return false;
+}
+
+static void note_change(struct wd_agg *a, struct wd_str project,
+			long long t, bool enable)
+{
+	struct change *c;
+
+	if (a->nchanges >= CHANGES_MAX)
+		return;
+	c = &a->changes[a->nchanges++];
+	snprintf(c->project, sizeof(c->project), "%.*s",
+		 (int)(project.len < sizeof(c->project) ? project.len : 0),
+		 project.ptr ? project.ptr : "");
+	c->t = t;
+	c->enable = enable;
+}
+
+/* The latest IAM change (or enable) in project (or with no project
+ * known) within NEAR_S of [first, last]; -1 when none. */
+static long long change_near(const struct wd_agg *a, const char *project,
+			     long long first, long long last, bool enable)
+{
+	long long best = -1;
+	size_t i;
+
+	for (i = 0; i < a->nchanges; i++) {
+		const struct change *c = &a->changes[i];
+
+		if (c->enable != enable || c->t < first - NEAR_S ||
+		    c->t > last + NEAR_S)
+			continue;
+		if (project && c->project[0] &&
+		    strcmp(project, c->project) != 0)
+			continue;
+		if (c->t > best)
+			best = c->t;
+	}
+	return best;
 }
 
 void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
@@ -491,12 +562,12 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	note_time(a, e);
 	if (t < 0)
 		return;
-	if (method_has(m, "SetIamPolicy") && t > a->iam_change_t)
-		a->iam_change_t = t;
-	if ((method_has(m, "EnableService") ||
-	     method_has(m, "services.enable") ||
-	     method_has(m, "BatchEnableServices")) && t > a->enable_t)
-		a->enable_t = t;
+	if (method_has(m, "SetIamPolicy") ||
+	    method_has(m, "setIamPermissions"))
+		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, false);
+	if (method_has(m, "EnableService") ||
+	    method_has(m, "services.enable"))
+		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, true);
 	if (!principal.ptr)
 		return;
 	/* (principal, permission) allowed at t: for "granted, still
@@ -644,10 +715,8 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 			}
 		}
 	}
-	if (src->iam_change_t > dst->iam_change_t)
-		dst->iam_change_t = src->iam_change_t;
-	if (src->enable_t > dst->enable_t)
-		dst->enable_t = src->enable_t;
+	for (i = 0; i < src->nchanges && dst->nchanges < CHANGES_MAX; i++)
+		dst->changes[dst->nchanges++] = src->changes[i];
 	dst->saw_data_access |= src->saw_data_access;
 	dst->saw_audit |= src->saw_audit;
 	if (src->min_t >= 0 && (dst->min_t < 0 || src->min_t < dst->min_t))
@@ -736,16 +805,18 @@ static void add_hints(struct wd_agg *a, struct group *g,
 {
 	struct wd_finding *f = &g->f;
 	char when[32];
+	long long t;
 
+	/* Look-ups use the unredacted principal; what is printed is
+	 * redacted when asked. */
 	if ((f->category == WD_CAT_IAM_PERMISSION ||
-	     f->category == WD_CAT_IAM_DENY_POLICY) && f->principal &&
-	    f->permission && !a->cfg->redact) {
+	     f->category == WD_CAT_IAM_DENY_POLICY) && g->principal_raw &&
+	    f->permission) {
 		char *perms = wd_xstrdup(f->permission), *tok, *save = NULL;
 
 		for (tok = strtok_r(perms, ",", &save); tok;
 		     tok = strtok_r(NULL, ",", &save)) {
-			long long t = allowed_after(a, f->principal, tok);
-
+			t = allowed_after(a, g->principal_raw, tok);
 			if (t > g->first_t && g->first_t >= 0) {
 				wd_format_rfc3339(t, when);
 				wd_buf_clear(&a->tmp);
@@ -761,9 +832,10 @@ static void add_hints(struct wd_agg *a, struct group *g,
 		}
 		free(perms);
 	}
-	if ((f->category == WD_CAT_IAM_PERMISSION) && a->iam_change_t >= 0 &&
-	    g->first_t >= 0 && a->iam_change_t >= g->first_t - 600) {
-		wd_format_rfc3339(a->iam_change_t, when);
+	if (f->category == WD_CAT_IAM_PERMISSION && g->first_t >= 0 &&
+	    (t = change_near(a, g->project_raw, g->first_t, g->last_t,
+			     false)) >= 0) {
+		wd_format_rfc3339(t, when);
 		wd_buf_clear(&a->tmp);
 		wd_buf_printf(&a->tmp, "an IAM policy was changed at %s, near "
 			      "these denials: if it granted the role, it may "
@@ -771,9 +843,10 @@ static void add_hints(struct wd_agg *a, struct group *g,
 			      "retry before changing more", when);
 		strs_addc(&f->hints, a->tmp.ptr);
 	}
-	if (f->category == WD_CAT_API_DISABLED && a->enable_t >= 0 &&
-	    g->first_t >= 0 && a->enable_t >= g->first_t - 600) {
-		wd_format_rfc3339(a->enable_t, when);
+	if (f->category == WD_CAT_API_DISABLED && g->first_t >= 0 &&
+	    (t = change_near(a, g->project_raw, g->first_t, g->last_t,
+			     true)) >= 0) {
+		wd_format_rfc3339(t, when);
 		wd_buf_clear(&a->tmp);
 		wd_buf_printf(&a->tmp, "a service was enabled at %s, near "
 			      "these failures: enabling takes a few minutes "
@@ -832,10 +905,22 @@ static uint64_t api_disabled_count(struct wd_agg *a, const char *project)
 
 static bool blocks(const struct wd_finding *f)
 {
+	/* Billing not enabled leaves the project's APIs disabled; a
+	 * regional tax restriction does not. */
 	if (f->category == WD_CAT_BILLING)
-		return true;
+		return strstr(f->rule, "tax") == NULL;
 	return f->category == WD_CAT_IAM_PERMISSION && f->permission &&
 	       strstr(f->permission, "serviceusage.services.enable") != NULL;
+}
+
+/* The cause-level filters (--category, --min-level). */
+static bool wanted_cause(const struct wd_agg *a, const struct wd_finding *f)
+{
+	if (a->cfg->category >= 0 && (int)f->category != a->cfg->category)
+		return false;
+	if (a->cfg->min_level >= 0 && (int)f->level < a->cfg->min_level)
+		return false;
+	return true;
 }
 
 static void nothing_found(struct wd_agg *a, struct wd_report *r)
@@ -873,7 +958,7 @@ static void nothing_found(struct wd_agg *a, struct wd_report *r)
 			      a->filtered == 1 ? "" : "s");
 		v[n++] = wd_buf_detach(&b, NULL);
 	}
-	if (st->entries > 0 && !a->saw_data_access)
+	if (st->entries > 0 && !a->saw_data_access && !a->saw_audit)
 		v[n++] = wd_xstrdup("no Data Access entries were read: "
 				    "denied reads are invisible when Data "
 				    "Access audit logs are off (the default)");
@@ -893,6 +978,7 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 {
 	struct wd_report *r = wd_xcalloc(1, sizeof(*r));
 	size_t i, k = 0;
+	long long rmin = -1, rmax = -1;
 	uint64_t *explains;
 	char now[32];
 
@@ -907,6 +993,18 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 	r->findings = wd_xcalloc(a->ngroups ? a->ngroups : 1,
 				 sizeof(*r->findings));
 	correlate(a);
+	/* Recency runs from the oldest to the newest last-seen time of the
+	 * causes reported (docs/report-formats.md). */
+	for (i = 0; i < a->ngroups; i++) {
+		struct group *g = a->groups[i];
+
+		if (g->merged || g->last_t < 0 || !wanted_cause(a, &g->f))
+			continue;
+		if (rmin < 0 || g->last_t < rmin)
+			rmin = g->last_t;
+		if (g->last_t > rmax)
+			rmax = g->last_t;
+	}
 	/* What blocks what is decided over all causes before any is
 	 * moved into the report. */
 	explains = wd_xcalloc(a->ngroups ? a->ngroups : 1, sizeof(*explains));
@@ -922,19 +1020,13 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 		if (g->merged)
 			continue;	/* released with the aggregator */
 
-		if (a->cfg->category >= 0 &&
-		    (int)f->category != a->cfg->category) {
+		if (!wanted_cause(a, f)) {
 			a->filtered += f->count;
 			continue;
 		}
-		if (a->cfg->min_level >= 0 &&
-		    (int)f->level < a->cfg->min_level) {
-			a->filtered += f->count;
-			continue;
-		}
-		if (g->last_t >= 0 && a->max_t > a->min_t)
-			recency = (double)(g->last_t - a->min_t) /
-				  (double)(a->max_t - a->min_t);
+		if (g->last_t >= 0 && rmax > rmin)
+			recency = (double)(g->last_t - rmin) /
+				  (double)(rmax - rmin);
 		else if (g->last_t >= 0)
 			recency = 1;
 		add_hints(a, g, explains[i]);
@@ -951,6 +1043,10 @@ struct wd_report *wd_agg_finish(struct wd_agg *a,
 	r->filtered_out = a->filtered;
 	qsort(r->findings, k, sizeof(*r->findings), cmp_findings);
 	r->total = k;
+	r->max_level = -1;
+	for (i = 0; i < k; i++)
+		if ((int)r->findings[i].level > r->max_level)
+			r->max_level = (int)r->findings[i].level;
 	r->n = a->cfg->top && a->cfg->top < k ? a->cfg->top : k;
 	for (i = 0; i < k; i++)
 		r->findings[i].rank = (int)i + 1;

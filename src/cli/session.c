@@ -246,9 +246,12 @@ static bool use_color(const struct wd_config *cfg, bool tty)
 static int write_file(const char *path, const struct wd_report *r,
 		      int (*fn)(FILE *, const struct wd_report *))
 {
-	FILE *fp = fopen(path, "w");
+	FILE *fp;
 	int ret;
 
+	if (strcmp(path, "-") == 0)
+		return fn(stdout, r);
+	fp = fopen(path, "w");
 	if (fp == NULL) {
 		fprintf(stderr, "whydenied: cannot write '%s': %s\n", path,
 			strerror(errno));
@@ -279,8 +282,7 @@ int wd_session_finish(struct wd_session *s, const char *source, bool input_ok)
 	const char *summary = getenv("GITHUB_STEP_SUMMARY");
 	const char *gha = getenv("GITHUB_ACTIONS");
 	int out = 0, ret = WD_EXIT_OK;
-	size_t i;
-
+	
 	if (s->events_fp) {
 		if (s->events.failed || (s->events_fp != stdout &&
 					 fclose(s->events_fp) != 0)) {
@@ -344,16 +346,9 @@ int wd_session_finish(struct wd_session *s, const char *source, bool input_ok)
 		ret = WD_EXIT_INPUT;
 	else if (out < 0)
 		ret = WD_EXIT_INPUT;
-	else if (cfg->fail_on >= 0) {
-		for (i = 0; i < r->n; i++)
-			if (cfg->fail_on == 0 ||
-			    (int)r->findings[i].level >= cfg->fail_on - 1)
-				ret = WD_EXIT_FINDINGS;
-	}
-	if (cfg->fail_on >= 0 && ret == WD_EXIT_OK && r->n < r->total) {
-		/* --top hid some causes: they still count for --fail-on. */
-		(void)0;
-	}
+	else if (cfg->fail_on >= 0 && r->max_level >= 0 &&
+		 (cfg->fail_on == 0 || r->max_level >= cfg->fail_on - 1))
+		ret = WD_EXIT_FINDINGS;	/* causes hidden by --top count */
 	wd_report_free(r);
 	return ret;
 }

@@ -41,6 +41,8 @@ static void fence(FILE *fp, const char *lang, const char *s)
 	for (; *p; p++) {
 		if ((*p < 0x20 && *p != '\n') || *p == 0x7f)
 			fprintf(fp, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fprintf(fp, "\\u%04x", *++p);	/* C1 controls */
 		else
 			fputc(*p, fp);
 	}

@@ -86,13 +86,25 @@ static void cell(FILE *fp, const char *s, size_t w)
 		fputc(' ', fp);
 }
 
+/* A labelled value. Only commands (fix, verify) are several lines by
+ * design: their lines are aligned. Any other value is one line, its
+ * newlines shown as \n, so text from a log can never start a line of its
+ * own (a forged report line, or a CI workflow command such as ::error). */
 static void field(FILE *fp, const struct wd_print_opts *o, const char *label,
 		  const char *value)
 {
 	const char *p, *nl;
+	bool multi = strcmp(label, "fix") == 0 || strcmp(label, "verify") == 0;
 
 	if (value == NULL || *value == '\0')
 		return;
+	if (!multi) {
+		fprintf(fp, "    %s%-8s%s ", o->color ? DIM : "", label,
+			o->color ? RESET : "");
+		wd_put_safe(fp, value);
+		fputc('\n', fp);
+		return;
+	}
 	fprintf(fp, "    %s%-8s%s ", o->color ? DIM : "", label,
 		o->color ? RESET : "");
 	/* Multi-line values (several fix commands) stay aligned. */
@@ -308,6 +320,28 @@ int wd_print_text(FILE *fp, const struct wd_report *r,
 	return ferror(fp) ? -1 : 0;
 }
 
+/* A workflow command's message: '%', CR and LF escaped as GitHub
+ * documents, other controls (C0, DEL, C1) made visible. */
+static void annotation_text(FILE *fp, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; p && *p; p++) {
+		if (*p == '%')
+			fputs("%25", fp);
+		else if (*p == '\r')
+			fputs("%0D", fp);
+		else if (*p == '\n')
+			fputs("%0A", fp);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(fp, "\\x%02x", *p);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			fprintf(fp, "\\u%04x", *++p);
+		else
+			fputc(*p, fp);
+	}
+}
+
 int wd_print_annotations(FILE *fp, const struct wd_report *r, size_t max)
 {
 	size_t i;
@@ -322,32 +356,10 @@ int wd_print_annotations(FILE *fp, const struct wd_report *r, size_t max)
 		for (p = wd_category_name(f->category); *p; p++)
 			fputc(*p, fp);
 		fputs("::", fp);
-		for (p = f->title; p && *p; p++) {
-			if (*p == '%')
-				fputs("%25", fp);
-			else if (*p == '\r')
-				fputs("%0D", fp);
-			else if (*p == '\n')
-				fputs("%0A", fp);
-			else if ((unsigned char)*p < 0x20 || *p == 0x7f)
-				fprintf(fp, "\\x%02x", (unsigned char)*p);
-			else
-				fputc(*p, fp);
-		}
+		annotation_text(fp, f->title);
 		if (f->fix) {
 			fputs("%0Afix: ", fp);
-			for (p = f->fix; *p; p++) {
-				if (*p == '%')
-					fputs("%25", fp);
-				else if (*p == '\n')
-					fputs("%0A", fp);
-				else if ((unsigned char)*p < 0x20 ||
-					 *p == 0x7f)
-					fprintf(fp, "\\x%02x",
-						(unsigned char)*p);
-				else
-					fputc(*p, fp);
-			}
+			annotation_text(fp, f->fix);
 		}
 		fputc('\n', fp);
 	}

@@ -616,6 +616,17 @@ static bool shell_safe(struct wd_str v)
 	return true;
 }
 
+static bool has_control(struct wd_str v)
+{
+	size_t i;
+
+	for (i = 0; i < v.len; i++)
+		if ((unsigned char)v.ptr[i] < 0x20 ||
+		    (unsigned char)v.ptr[i] == 0x7f)
+			return true;
+	return false;
+}
+
 void wd_render(struct wd_buf *out, const char *tmpl, const struct wd_vars *v,
 	       bool shell)
 {
@@ -640,6 +651,23 @@ void wd_render(struct wd_buf *out, const char *tmpl, const struct wd_vars *v,
 		val = wd_vars_get(v, name);
 		if (val.ptr == NULL || val.len == 0) {
 			wd_buf_printf(out, "<%s>", name);
+		} else if (shell && has_control(val)) {
+			/* $'...': a newline in a value cannot start a line
+			 * of its own in a printed command. */
+			size_t i;
+
+			wd_buf_adds(out, "$'");
+			for (i = 0; i < val.len; i++) {
+				unsigned char c = (unsigned char)val.ptr[i];
+
+				if (c == '\'' || c == '\\')
+					wd_buf_printf(out, "\\%c", c);
+				else if (c < 0x20 || c == 0x7f)
+					wd_buf_printf(out, "\\x%02x", c);
+				else
+					wd_buf_addc(out, (char)c);
+			}
+			wd_buf_addc(out, '\'');
 		} else if (shell && !shell_safe(val)) {
 			size_t i;
 

@@ -171,4 +171,9 @@ uint64_t wd_page_check_items(const struct wd_page_check *pc);
 /* True once the top-level list array has begun. */
 bool wd_page_check_list_seen(const struct wd_page_check *pc);
 
+/* Checks an --endpoint: https://, or plain http:// only to this machine
+ * (127.0.0.1, localhost, [::1]) so that a bearer token never travels in
+ * clear text. Returns 0 or WD_EUSAGE with err. */
+int wd_api_check_endpoint(const char *endpoint, struct wd_err *err);
+
 #endif

@@ -354,6 +354,20 @@ static void note_time(struct wd_agg *a, const struct wd_entry *e)
 		a->max_t = t;
 }
 
+static void group_insert(struct wd_agg *a, struct group *g)
+{
+	uint64_t h = hash(g->key) % a->nbuckets;
+
+	g->next = a->table[h];
+	a->table[h] = g;
+	if (a->ngroups == a->cap_groups) {
+		a->cap_groups = a->cap_groups ? 2 * a->cap_groups : 64;
+		a->groups = wd_xrealloc(a->groups, a->cap_groups *
+					sizeof(*a->groups));
+	}
+	a->groups[a->ngroups++] = g;
+}
+
 void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 		const struct wd_verdict *v)
 {
@@ -402,14 +416,7 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 		g->key = key;
 		key = NULL;
 		g->first_t = g->last_t = -1;
-		g->next = a->table[h];
-		a->table[h] = g;
-		if (a->ngroups == a->cap_groups) {
-			a->cap_groups = a->cap_groups ? 2 * a->cap_groups : 64;
-			a->groups = wd_xrealloc(a->groups, a->cap_groups *
-						sizeof(*a->groups));
-		}
-		a->groups[a->ngroups++] = g;
+		group_insert(a, g);
 		g->f.rule = wd_xstrdup(rule);
 		g->f.key = wd_xstrdup(g->key);
 		g->f.category = v->category;
@@ -629,19 +636,6 @@ static void strs_merge(struct wd_strs *dst, struct wd_strs *src)
 		dst->truncated = true;
 }
 
-static void group_insert(struct wd_agg *a, struct group *g)
-{
-	uint64_t h = hash(g->key) % a->nbuckets;
-
-	g->next = a->table[h];
-	a->table[h] = g;
-	if (a->ngroups == a->cap_groups) {
-		a->cap_groups = a->cap_groups ? 2 * a->cap_groups : 64;
-		a->groups = wd_xrealloc(a->groups, a->cap_groups *
-					sizeof(*a->groups));
-	}
-	a->groups[a->ngroups++] = g;
-}
 
 void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 {

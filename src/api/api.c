@@ -760,3 +760,24 @@ bool wd_page_check_list_seen(const struct wd_page_check *pc)
 {
 	return pc->list_seen;
 }
+
+/* A bearer token never travels in clear text except to this machine. */
+int wd_api_check_endpoint(const char *ep, struct wd_err *err)
+{
+	static const char *const local[] = {
+		"http://127.0.0.1", "http://localhost", "http://[::1]",
+	};
+	size_t i, k;
+
+	if (strncmp(ep, "https://", 8) == 0)
+		return 0;
+	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
+		k = strlen(local[i]);
+		if (strncmp(ep, local[i], k) == 0 &&
+		    (ep[k] == ':' || ep[k] == '/' || ep[k] == '\0'))
+			return 0;
+	}
+	return wd_err_set(err, WD_EUSAGE, "--endpoint '%.200s' must be an "
+			  "https:// URL (plain http only to this machine)",
+			  ep);
+}

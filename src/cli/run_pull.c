@@ -467,27 +467,6 @@ static int resource_names(const struct wd_config *cfg, const char **names,
 	return ret;
 }
 
-/* A bearer token never travels in clear text except to this machine. */
-static int check_endpoint(const char *ep, struct wd_err *err)
-{
-	static const char *const local[] = {
-		"http://127.0.0.1", "http://localhost", "http://[::1]",
-	};
-	size_t i, k;
-
-	if (strncmp(ep, "https://", 8) == 0)
-		return 0;
-	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
-		k = strlen(local[i]);
-		if (strncmp(ep, local[i], k) == 0 &&
-		    (ep[k] == ':' || ep[k] == '/' || ep[k] == '\0'))
-			return 0;
-	}
-	return wd_err_set(err, WD_EUSAGE, "--endpoint '%.200s' must be an "
-			  "https:// URL (plain http only to this machine)",
-			  ep);
-}
-
 static int window(const struct wd_config *cfg, char from[32], char to[32],
 		  struct wd_err *err)
 {
@@ -759,7 +738,7 @@ int wd_run_pull(const struct wd_config *cfg0)
 	}
 	endpoint = cfg.endpoint && *cfg.endpoint ? cfg.endpoint :
 		   DEFAULT_ENDPOINT;
-	if (check_endpoint(endpoint, &err) < 0)
+	if (wd_api_check_endpoint(endpoint, &err) < 0)
 		goto out_err;
 	(void)wd_buf_adds(&url, endpoint);
 	while (url.len > 0 && url.ptr[url.len - 1] == '/')

@@ -332,26 +332,6 @@ static const struct wd_api_sink page_sink = {
 	page_begin, page_data, page_end,
 };
 
-static int check_endpoint(const char *ep, struct wd_err *err)
-{
-	static const char *const local[] = {
-		"http://127.0.0.1", "http://localhost", "http://[::1]",
-	};
-	size_t i, k;
-
-	if (strncmp(ep, "https://", 8) == 0)
-		return 0;
-	for (i = 0; i < sizeof(local) / sizeof(local[0]); i++) {
-		k = strlen(local[i]);
-		if (strncmp(ep, local[i], k) == 0 &&
-		    (ep[k] == ':' || ep[k] == '/' || ep[k] == '\0'))
-			return 0;
-	}
-	return wd_err_set(err, WD_EUSAGE, "--endpoint '%.200s' must be an "
-			  "https:// URL (plain http only to this machine)",
-			  ep);
-}
-
 /* Reads every page into b; returns 0 or <0 with err. */
 static int fetch_pages(struct update *u, struct wd_api *api,
 		       struct wd_roles_builder *b, const char *endpoint,
@@ -439,7 +419,7 @@ static int run_update(const struct wd_config *cfg)
 			"('%s')\n", cfg->args.v[0]);
 		return WD_EXIT_USAGE;
 	}
-	if (check_endpoint(endpoint, &err) < 0)
+	if (wd_api_check_endpoint(endpoint, &err) < 0)
 		goto out_err;
 	wd_cred_env_from_process(&env, cfg->access_token_file);
 	if (wd_cred_discover(&cred, &env, &err) < 0)

@@ -39,6 +39,7 @@ struct group {
 };
 
 struct allowed {
+	uint64_t hash;		/* of key: compared before the key */
 	char *key;		/* principal \t permission */
 	long long last_t;
 	struct allowed *next;
@@ -569,6 +570,15 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	note_time(a, e);
 	if (t < 0)
 		return;
+	/* Cheap pre-check: every method the hints look for contains one
+	 * of these. */
+	if (m.ptr && !memmem(m.ptr, m.len, "olicy", 5) &&
+	    !memmem(m.ptr, m.len, "OLICY", 5) &&
+	    !memmem(m.ptr, m.len, "ermissions", 10) &&
+	    !memmem(m.ptr, m.len, "ERMISSIONS", 10) &&
+	    !memmem(m.ptr, m.len, "nable", 5) &&
+	    !memmem(m.ptr, m.len, "NABLE", 5))
+		m.ptr = NULL;
 	if (method_has(m, "SetIamPolicy") ||
 	    method_has(m, "setIamPermissions"))
 		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, false);
@@ -582,7 +592,7 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	while (wd_entry_next(e, WD_F_AUTHZ_PERMISSION, NULL, 0, &pp, &perm) &&
 	       wd_entry_next(e, WD_F_AUTHZ_GRANTED, NULL, 0, &gp, &granted)) {
 		struct allowed *x;
-		uint64_t h;
+		uint64_t h, hv;
 
 		if (!wd_str_eq(granted, "true") || perm.len == 0)
 			continue;
@@ -590,14 +600,16 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 		wd_buf_add(&a->tmp, principal.ptr, principal.len);
 		wd_buf_addc(&a->tmp, '\t');
 		wd_buf_add(&a->tmp, perm.ptr, perm.len);
-		h = hash(a->tmp.ptr) % a->nbuckets;
+		hv = hash(a->tmp.ptr);
+		h = hv % a->nbuckets;
 		for (x = a->allowed[h]; x; x = x->next)
-			if (strcmp(x->key, a->tmp.ptr) == 0)
+			if (x->hash == hv && strcmp(x->key, a->tmp.ptr) == 0)
 				break;
 		if (x == NULL) {
 			if (a->nallowed >= ALLOWED_MAX)
 				continue;
 			x = wd_xcalloc(1, sizeof(*x));
+			x->hash = hv;
 			x->key = wd_xstrndup(a->tmp.ptr, a->tmp.len);
 			x->last_t = t;
 			x->next = a->allowed[h];
@@ -613,13 +625,14 @@ static long long allowed_after(struct wd_agg *a, const char *principal,
 			       const char *perm)
 {
 	struct allowed *x;
-	uint64_t h;
+	uint64_t h, hv;
 
 	wd_buf_clear(&a->tmp);
 	wd_buf_printf(&a->tmp, "%s\t%s", principal, perm);
-	h = hash(a->tmp.ptr) % a->nbuckets;
+	hv = hash(a->tmp.ptr);
+	h = hv % a->nbuckets;
 	for (x = a->allowed[h]; x; x = x->next)
-		if (strcmp(x->key, a->tmp.ptr) == 0)
+		if (x->hash == hv && strcmp(x->key, a->tmp.ptr) == 0)
 			return x->last_t;
 	return -1;
 }
@@ -694,13 +707,15 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 			uint64_t h = hash(x->key) % dst->nbuckets;
 
 			for (y = dst->allowed[h]; y; y = y->next)
-				if (strcmp(y->key, x->key) == 0)
+				if (y->hash == x->hash &&
+				    strcmp(y->key, x->key) == 0)
 					break;
 			if (y) {
 				if (x->last_t > y->last_t)
 					y->last_t = x->last_t;
 			} else if (dst->nallowed < ALLOWED_MAX) {
 				y = wd_xcalloc(1, sizeof(*y));
+				y->hash = x->hash;
 				y->key = wd_xstrdup(x->key);
 				y->last_t = x->last_t;
 				y->next = dst->allowed[h];

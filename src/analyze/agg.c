@@ -197,10 +197,15 @@ static bool in_list(const struct wd_strlist *l, struct wd_str v)
 
 bool wd_agg_wanted(const struct wd_agg *a, const struct wd_entry *e)
 {
+	/* A step log's error often says neither when nor who: a filter on
+	 * what it does not say does not exclude it. */
+	bool step = wd_entry_has(e, WD_F_TOOL);
 	long long t;
 
 	if (a->from_t >= 0 || a->to_t >= 0) {
 		t = ts_of(e);
+		if (t < 0 && step)
+			t = a->from_t >= 0 ? a->from_t : a->to_t;
 		if (t < 0)
 			return false;	/* no time: cannot be in the window */
 		if (a->from_t >= 0 && t < a->from_t)
@@ -209,9 +214,11 @@ bool wd_agg_wanted(const struct wd_agg *a, const struct wd_entry *e)
 			return false;
 	}
 	if (a->cfg->principals.n &&
+	    !(step && !wd_entry_has(e, WD_F_PRINCIPAL)) &&
 	    !in_list(&a->cfg->principals, wd_entry_get(e, WD_F_PRINCIPAL)))
 		return false;
 	if (a->cfg->projects.n && a->cfg->command == WD_CMD_SCAN &&
+	    !(step && !wd_entry_has(e, WD_F_PROJECT)) &&
 	    !in_list(&a->cfg->projects, wd_entry_get(e, WD_F_PROJECT)))
 		return false;
 	return true;

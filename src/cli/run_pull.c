@@ -577,12 +577,21 @@ static void api_note_setup(struct wd_api_opts *o, struct pull *p)
 #define STEP_BEFORE_S (15 * 60)	/* audit entries may precede the log line */
 #define STEP_AFTER_S (5 * 60)
 
+#define STEP_MAX_PERMISSIONS 32
+
 struct step_facts {
 	long long t_min, t_max;
 	char *principals[STEP_MAX_PRINCIPALS];
 	size_t nprincipals;
+	char *perms[STEP_MAX_PERMISSIONS];	/* denied, per the rules */
+	size_t nperms;
+	bool other_denial;	/* an IAM denial naming no permission */
 	uint64_t failures;
 	char from[32], to[32];
+	struct wd_ruleset *rules;
+	struct wd_matcher *m;
+	struct wd_verdict v;
+	struct wd_buf clause;	/* the permission clause, if any */
 };
 
 static int step_entry(void *ctx, struct wd_entry *e)
@@ -603,6 +612,29 @@ static int step_entry(void *ctx, struct wd_entry *e)
 		if (t > sf->t_max)
 			sf->t_max = t;
 	}
+	if (sf->m) {
+		/* Which permission the step was denied, as the rules say
+		 * (the message often names it only in prose). */
+		struct wd_str perm;
+
+		wd_matcher_classify(sf->m, e, &sf->v);
+		perm = wd_vars_get(&sf->v.vars, "permission");
+		if (sf->v.category == WD_CAT_IAM_PERMISSION ||
+		    sf->v.category == WD_CAT_IAM_DENY_POLICY) {
+			if (!perm.ptr || perm.len == 0) {
+				sf->other_denial = true;
+			} else if (sf->nperms < STEP_MAX_PERMISSIONS) {
+				bool dup = false;
+
+				for (i = 0; i < sf->nperms; i++)
+					if (wd_str_eq(perm, sf->perms[i]))
+						dup = true;
+				if (!dup)
+					sf->perms[sf->nperms++] =
+						wd_xstrndup(perm.ptr, perm.len);
+			}
+		}
+	}
 	if (pr.ptr && pr.len && sf->nprincipals < STEP_MAX_PRINCIPALS) {
 		for (i = 0; i < sf->nprincipals; i++)
 			if (wd_str_eq(pr, sf->principals[i]))
@@ -618,13 +650,14 @@ static void step_warning(void *ctx, const char *msg)
 	(void)msg;	/* the session reads the step log again and says it */
 }
 
-/* Reads the step log once, before the pull, for its failures' times and
- * principals. A window the user did not set becomes the failures' time
- * span (15 minutes before the first: ingestion and clock lag; 5 after
- * the last); principals the user did not name become the step's. The
- * pull is not narrowed by permission: the cause of a denial the step saw
- * (billing, a disabled API, an org policy) is often a failure of another
- * permission or none. */
+/* Reads the step log once, before the pull, for its failures' times,
+ * principals and denied permissions. A window the user did not set
+ * becomes the failures' time span (15 minutes before the first: ingestion
+ * and clock lag; 5 after the last); principals the user did not name
+ * become the step's; IAM denials (code 7) are narrowed to the permissions
+ * the step was denied. Every other failure is kept: the cause of a denial
+ * the step saw (billing, a disabled API, an org policy) is often a
+ * failure of another kind. */
 static void narrow_from_step_log(struct wd_config *cfg, struct step_facts *sf)
 {
 	static const struct wd_scan_ops ops = {
@@ -632,13 +665,63 @@ static void narrow_from_step_log(struct wd_config *cfg, struct step_facts *sf)
 	};
 	struct wd_scanner *s;
 	struct wd_err err;
-	size_t i;
+	size_t i, k;
 
 	sf->t_min = sf->t_max = -1;
+	{
+		struct wd_ruleset *rs;
+
+		if (wd_load_rules(&rs, cfg) == 0) {
+			sf->m = wd_matcher_new(rs);
+			sf->rules = rs;
+		}
+	}
 	s = wd_scanner_new(&ops, sf);
 	wd_scanner_set_text(s, wd_text_ops());
 	(void)wd_scan_path(s, cfg->step_log, &err);
 	wd_scanner_free(s);
+	wd_matcher_free(sf->m);
+	sf->m = NULL;
+	wd_ruleset_free(sf->rules);
+	sf->rules = NULL;
+	if (sf->nperms > 0 && !sf->other_denial) {
+		struct wd_err qerr;
+
+		wd_buf_init(&sf->clause, WD_FILTER_MAX);
+		if (cfg->filter)
+			wd_buf_printf(&sf->clause, "(%s)\nAND ", cfg->filter);
+		/* A missing field makes a comparison false, even !=: the
+		 * "NOT ...:*" term keeps message-only failures; the message
+		 * term keeps denials that name the permission only there
+		 * (actAs). */
+		wd_buf_adds(&sf->clause, "(protoPayload.status.code!=7 OR "
+			    "NOT protoPayload.status.code:* OR "
+			    "protoPayload.authorizationInfo.permission=(");
+		for (i = 0; i < sf->nperms; i++) {
+			if (i)
+				wd_buf_adds(&sf->clause, " OR ");
+			if (wd_filter_quote(&sf->clause, sf->perms[i],
+					    &qerr) < 0)
+				break;
+		}
+		wd_buf_adds(&sf->clause, ") OR protoPayload.status.message:(");
+		for (k = 0; i == sf->nperms && k < sf->nperms; k++) {
+			if (k)
+				wd_buf_adds(&sf->clause, " OR ");
+			if (wd_filter_quote(&sf->clause, sf->perms[k],
+					    &qerr) < 0)
+				i = 0;
+		}
+		wd_buf_adds(&sf->clause, "))");
+		if (i == sf->nperms) {
+			cfg->filter = sf->clause.ptr;
+			if (!cfg->quiet)
+				fprintf(stderr, "whydenied: --step-log: IAM "
+					"denials of %s%s only\n", sf->perms[0],
+					sf->nperms > 1 ? " and the step's "
+					"other denied permissions" : "");
+		}
+	}
 	if (sf->t_min >= 0 && !cfg->from && !cfg->to && !cfg->since_secs) {
 		wd_format_rfc3339(sf->t_min - STEP_BEFORE_S, sf->from);
 		wd_format_rfc3339(sf->t_max + STEP_AFTER_S, sf->to);
@@ -828,6 +911,9 @@ out_usage:
 		free(owned[i]);
 	for (i = 0; i < step.nprincipals; i++)
 		free(step.principals[i]);
+	for (i = 0; i < step.nperms; i++)
+		free(step.perms[i]);
+	wd_buf_release(&step.clause);
 	wd_buf_release(&filter);
 	wd_buf_release(&url);
 	return ret;

@@ -359,6 +359,36 @@ def main():
         expect(rc == 0, "rc %d" % rc)
         expect(s.slurp(md) and s.slurp(csv), "report files missing")
 
+    def t_step_log():
+        # Issue 6: the step's own output narrows the pull (IAM denials to
+        # the permission the step was denied; everything else kept) and
+        # the failure seen in both places is one cause, marked so.
+        log = os.path.join(s.dir, "tf.log")
+        with open(log, "w") as fh:
+            fh.write("\u2502 Error: Error creating Repository: googleapi: Error "
+                     "403: Permission 'artifactregistry.repositories.create' "
+                     "denied on resource (or it may not exist).\n"
+                     "\u2502 \n\u2502   with google_artifact_registry_repository"
+                     ".repo,\n\u2502   on main.tf line 7, in resource "
+                     "\"google_artifact_registry_repository\" \"repo\":\n")
+        rc, out, err, dt, events, report = pull(["--step-log", log])
+        expect(rc == 0, "rc %d: %s" % (rc, err))
+        flt = [r["json"].get("filter", "") for r in f.list_requests()]
+        expect(flt and all('permission=("artifactregistry.repositories.'
+                           'create")' in x for x in flt),
+               "no permission narrowing in the filter: %r" % flt[:1])
+        expect(flt and all("NOT protoPayload.status.code:*" in x
+                           for x in flt), "message-only failures dropped")
+        causes = [c for c in report["causes"]
+                  if c["subject"] == "artifactregistry.repositories.create"]
+        expect(len(causes) == 1, "causes %r" % causes)
+        expect(causes and causes[0]["seen_in"] == {"audit_log": True,
+                                                   "step_log": True},
+               "not marked seen in both: %r" % causes[:1])
+        expect(causes and "google_artifact_registry_repository.repo "
+               "(main.tf:7)" in causes[0]["locations"],
+               "no Terraform location: %r" % causes[:1])
+
     def on_tty(args):
         """Runs whydenied with stderr on a terminal; returns rc, stderr."""
         m, sl = pty.openpty()
@@ -425,6 +455,7 @@ def main():
     s.check("more than 100 resources: batches", t_batches)
     s.check("usage errors: exit 2, no request", t_usage)
     s.check("every report output works", t_report_outputs)
+    s.check("--step-log narrows and marks", t_step_log)
     s.check("no secret in any output", s.no_secrets)
     return s.finish()
 

@@ -121,9 +121,9 @@ bool wd_roles_format(const struct wd_roles *r, const char *const *perms,
  * or WD_EUSAGE when neither variable is usable. */
 int wd_roles_cache_path(struct wd_buf *out);
 
-/* Attaches the best available index (the cache, if it loads, else the
- * built-in table) to a rule set so that ${role} renders. The index is
- * loaded once and lives until the process ends. */
-void wd_roles_attach(struct wd_ruleset *rs);
+/* Attaches the best available index (the cache, else the built-in table)
+ * to a rule set so that ${role} renders, and returns it: the caller frees
+ * it (wd_roles_free) once the rule set is freed. */
+struct wd_roles *wd_roles_attach(struct wd_ruleset *rs);
 
 #endif

@@ -16,6 +16,7 @@
 struct wd_session {
 	const struct wd_config *cfg;
 	struct wd_ruleset *rules;
+	struct wd_roles *roles;	/* the role index the rules use */
 	struct wd_matcher *matcher;
 	struct wd_agg *agg;
 	struct wd_verdict *verdict;

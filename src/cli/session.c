@@ -176,7 +176,7 @@ int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)
 	ret = wd_load_rules(&s->rules, cfg);
 	if (ret)
 		return ret;
-	wd_roles_attach(s->rules);
+	s->roles = wd_roles_attach(s->rules);
 	s->matcher = wd_matcher_new(s->rules);
 	s->agg = wd_agg_new(cfg);
 	s->verdict = wd_xmalloc(sizeof(*s->verdict));
@@ -223,6 +223,7 @@ void wd_session_release(struct wd_session *s)
 	wd_agg_free(s->agg);
 	wd_matcher_free(s->matcher);
 	wd_ruleset_free(s->rules);
+	wd_roles_free(s->roles);
 	free(s->verdict);
 	memset(s, 0, sizeof(*s));
 }

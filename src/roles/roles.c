@@ -368,19 +368,18 @@ static bool role_fn(void *ctx, const char *const *perms, size_t n,
 	return wd_roles_format(ctx, perms, n, out);
 }
 
-void wd_roles_attach(struct wd_ruleset *rs)
+struct wd_roles *wd_roles_attach(struct wd_ruleset *rs)
 {
-	/* Loaded once, kept for the life of the process. */
-	static struct wd_roles *attached;
+	struct wd_roles *r = NULL;
+	struct wd_buf path;
 
-	if (attached == NULL) {
-		struct wd_buf path;
-
-		wd_buf_init(&path, 8192);
-		if (wd_roles_cache_path(&path) < 0 ||
-		    wd_roles_load(&attached, path.ptr, NULL) < 0)
-			attached = wd_roles_builtin();
-		wd_buf_release(&path);
-	}
-	wd_ruleset_set_roles(rs, role_fn, attached);
+	wd_buf_init(&path, 8192);
+	if (wd_roles_cache_path(&path) < 0 ||
+	    wd_roles_load(&r, path.ptr, NULL) < 0)
+		r = wd_roles_builtin();
+	wd_buf_release(&path);
+	/* Read-only once loaded: the rule set's matchers may use it from
+	 * several threads. */
+	wd_ruleset_set_roles(rs, role_fn, r);
+	return r;
 }

@@ -1122,6 +1122,46 @@ static bool email_char(unsigned char c)
 	       c == '+' || c == '%';
 }
 
+static bool hexc(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
+/* The length of an IPv6 address at s[i] (hex groups and colons, with
+ * "::" or all eight groups, so that times like 10:00:00 are not taken),
+ * or 0. */
+static size_t ipv6_at(const char *s, size_t i, size_t n)
+{
+	size_t j = i, colons = 0, k;
+	bool dbl = false;
+
+	if (i > 0 && (hexc((unsigned char)s[i - 1]) || s[i - 1] == ':' ||
+		      s[i - 1] == '.'))
+		return 0;
+	while (j < n && (hexc((unsigned char)s[j]) || s[j] == ':' ||
+			 s[j] == '.')) {
+		if (s[j] == ':') {
+			colons++;
+			if (j + 1 < n && s[j + 1] == ':')
+				dbl = true;
+		}
+		j++;
+	}
+	while (j > i && (s[j - 1] == '.' ||
+			 (s[j - 1] == ':' && !(j - i >= 2 &&
+					       s[j - 2] == ':'))))
+		j--;	/* a sentence's full stop or colon */
+	if (j < n && (email_char((unsigned char)s[j]) && s[j] != '.'))
+		return 0;
+	for (k = i; k < j; k++)
+		if (s[k] == '.' && colons < 2)
+			return 0;
+	if (colons < 2 || (!dbl && colons != 7))
+		return 0;
+	return j - i;
+}
+
 char *wd_redact(const char *s)
 {
 	struct wd_buf b;
@@ -1130,7 +1170,14 @@ char *wd_redact(const char *s)
 
 	wd_buf_init(&b, 2 * n + 64);
 	while (i < n) {
-		size_t j, k, dots = 0;
+		size_t j, k, dots = 0, v6 = ipv6_at(s, i, n);
+
+		if (v6 > 0) {
+			short_hash(s + i, v6, h);
+			wd_buf_printf(&b, "ip-%s", h);
+			i += v6;
+			continue;
+		}
 
 		if (!email_char((unsigned char)s[i]) ||
 		    (i > 0 && email_char((unsigned char)s[i - 1]))) {

@@ -276,6 +276,15 @@ static void test_redact(void **state)
 	assert_non_null(strstr(s, "n-"));
 	assert_non_null(strstr(s, "keep v1.2 and 42"));
 	free(s);
+	/* IPv6 callers too; times are not addresses. */
+	s = wd_redact("from 2001:db8::7334 and fe80:0:0:0:202:b3ff:fe1e:8329 "
+		      "and ::1 at 2026-11-26T10:00:00Z, cost 12:30:45.");
+	assert_null(strstr(s, "2001:db8"));
+	assert_null(strstr(s, "fe80:"));
+	assert_null(strstr(s, " ::1 "));
+	assert_non_null(strstr(s, "2026-11-26T10:00:00Z"));
+	assert_non_null(strstr(s, "12:30:45."));
+	free(s);
 	/* Stable: the same input gives the same hash. */
 	s = wd_redact("bob@example.com");
 	{

@@ -36,10 +36,6 @@ struct wd_session {
 			size_t n);
 	void *on_meta_ctx;
 	FILE *events_json_fp;
-	/* Optional observer of each failure (pull's step-log marking). */
-	void (*on_failure)(void *ctx, const struct wd_entry *e,
-			   const struct wd_verdict *v);
-	void *on_failure_ctx;
 };
 
 /* Loads the rules (built-in + --rules) into *out; returns 0 or an exit

@@ -10,27 +10,35 @@
 #include <string.h>
 #include <unistd.h>
 
+/* One decoded entry, single-threaded or in a worker: a success feeds the
+ * hints, a failure the filters wanted is classified, aggregated and
+ * written to the per-failure outputs (csv and json may be NULL). */
+static void analyse(const struct wd_config *cfg, struct wd_matcher *m,
+		    struct wd_verdict *v, struct wd_agg *agg,
+		    struct wd_csv *csv, FILE *json, struct wd_entry *e)
+{
+	if (!e->failure) {
+		wd_agg_success(agg, e);
+		return;
+	}
+	if (!wd_agg_wanted(agg, e)) {
+		wd_agg_filtered(agg);
+		return;
+	}
+	wd_matcher_classify(m, e, v);
+	wd_agg_add(agg, e, v);
+	if (csv)
+		wd_events_row(csv, e, v, cfg->redact);
+	if (json)
+		wd_events_json(json, e, v, cfg->redact);
+}
+
 static int on_entry(void *ctx, struct wd_entry *e)
 {
 	struct wd_session *s = ctx;
 
-	if (!e->failure) {
-		wd_agg_success(s->agg, e);
-		return 0;
-	}
-	if (!wd_agg_wanted(s->agg, e)) {
-		wd_agg_filtered(s->agg);
-		return 0;
-	}
-	wd_matcher_classify(s->matcher, e, s->verdict);
-	wd_agg_add(s->agg, e, s->verdict);
-	if (s->on_failure)
-		s->on_failure(s->on_failure_ctx, e, s->verdict);
-	if (s->events_fp)
-		wd_events_row(&s->events, e, s->verdict, s->cfg->redact);
-	if (s->events_json_fp)
-		wd_events_json(s->events_json_fp, e, s->verdict,
-			       s->cfg->redact);
+	analyse(s->cfg, s->matcher, s->verdict, s->agg,
+		s->events_fp ? &s->events : NULL, s->events_json_fp, e);
 	return 0;
 }
 
@@ -120,20 +128,8 @@ static int sink_entry(void *ctx, void *wp, void *sp, struct wd_entry *e)
 	struct worker *w = wp;
 	struct sink *k = sp;
 
-	if (!e->failure) {
-		wd_agg_success(k->agg, e);
-		return 0;
-	}
-	if (!wd_agg_wanted(k->agg, e)) {
-		wd_agg_filtered(k->agg);
-		return 0;
-	}
-	wd_matcher_classify(w->m, e, &w->v);
-	wd_agg_add(k->agg, e, &w->v);
-	if (k->csv_fp)
-		wd_events_row(&k->csv, e, &w->v, s->cfg->redact);
-	if (k->json_fp)
-		wd_events_json(k->json_fp, e, &w->v, s->cfg->redact);
+	analyse(s->cfg, w->m, &w->v, k->agg, k->csv_fp ? &k->csv : NULL,
+		k->json_fp, e);
 	return 0;
 }
 

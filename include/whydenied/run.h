@@ -26,7 +26,6 @@ struct wd_session {
 	size_t warnings;
 	pthread_mutex_t mu;	/* guards matcher while workers end */
 	bool mu_ready;
-	uint64_t max_entries;	/* pull: stop after this many (0: no cap) */
 	/* Optional: decides whether an entry is analysed at all (pull's
 	 * de-duplication across pages and retries); NULL keeps all. */
 	bool (*accept)(void *ctx, const struct wd_entry *e);

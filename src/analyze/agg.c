@@ -68,7 +68,6 @@ struct wd_agg {
 	size_t nchanges;
 	bool saw_data_access;
 	bool saw_audit;
-	long long min_t, max_t;
 	struct wd_buf tmp;
 };
 
@@ -100,8 +99,6 @@ struct wd_agg *wd_agg_new(const struct wd_config *cfg)
 		a->from_t = wd_parse_rfc3339(cfg->from, strlen(cfg->from));
 	if (cfg->to)
 		a->to_t = wd_parse_rfc3339(cfg->to, strlen(cfg->to));
-	a->min_t = -1;
-	a->max_t = -1;
 	a->changes = wd_xcalloc(CHANGES_MAX, sizeof(*a->changes));
 	wd_buf_init(&a->tmp, 1 << 20);
 	return a;
@@ -345,21 +342,14 @@ static void set_times(struct group *g, const struct wd_entry *e)
 	}
 }
 
-static void note_time(struct wd_agg *a, const struct wd_entry *e)
+static void note_log(struct wd_agg *a, const struct wd_entry *e)
 {
-	long long t = ts_of(e);
 	struct wd_str log = wd_entry_get(e, WD_F_LOG);
 
 	if (log.ptr && wd_str_eq(log, "data_access"))
 		a->saw_data_access = true;
 	if (log.ptr && !wd_str_eq(log, "other"))
 		a->saw_audit = true;
-	if (t < 0)
-		return;
-	if (a->min_t < 0 || t < a->min_t)
-		a->min_t = t;
-	if (a->max_t < 0 || t > a->max_t)
-		a->max_t = t;
 }
 
 static void group_insert(struct wd_agg *a, struct group *g)
@@ -390,7 +380,7 @@ void wd_agg_add(struct wd_agg *a, const struct wd_entry *e,
 	uint64_t h;
 	char *key;
 
-	note_time(a, e);
+	note_log(a, e);
 	if (v->category == WD_CAT_UNKNOWN) {
 		/* No rule: group by what failed and how. */
 		subject = wd_entry_get(e, WD_F_STATUS_CODE);
@@ -574,7 +564,7 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	long long t = ts_of(e);
 	size_t pp = 0, gp = 0;
 
-	note_time(a, e);
+	note_log(a, e);
 	if (t < 0)
 		return;
 	/* Cheap pre-check: every method the hints look for contains one
@@ -735,10 +725,6 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 		dst->changes[dst->nchanges++] = src->changes[i];
 	dst->saw_data_access |= src->saw_data_access;
 	dst->saw_audit |= src->saw_audit;
-	if (src->min_t >= 0 && (dst->min_t < 0 || src->min_t < dst->min_t))
-		dst->min_t = src->min_t;
-	if (src->max_t > dst->max_t)
-		dst->max_t = src->max_t;
 }
 
 static bool same_or_unknown(const char *a, const char *b)

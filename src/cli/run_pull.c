@@ -850,7 +850,6 @@ int wd_run_pull(const struct wd_config *cfg0)
 	}
 	p.s.accept = accept;
 	p.s.accept_ctx = &p;
-	p.s.max_entries = cfg.max_entries;
 	if (cfg.step_log) {
 		/* The failed step's own output, read like scan reads it. */
 		if (wd_scan_path(p.s.scanner, cfg.step_log, &err) < 0)

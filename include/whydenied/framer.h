@@ -45,6 +45,17 @@ struct wd_framer_ops {
 			uint64_t offset, const char *detail);
 	/* A string value of a container's own key (nextPageToken). */
 	void (*on_meta)(void *ctx, const char *key, const char *val, size_t n);
+	/* Optional fast path, offered each '{' that starts an entry: p[0] is
+	 * the '{', and n is capped at WD_ENTRY_MAX_BYTES. When the callee
+	 * can take the whole entry itself (the success prefilter) it sets
+	 * *used to the entry's length (through its closing '}') and *nl to
+	 * the newlines inside it; *used = 0 leaves it to the framer. It must
+	 * take only an entry the framer would frame the same way: a valid
+	 * object within n bytes, with no newline unless allow_nl. Return <0
+	 * to stop, as on_entry. */
+	int (*try_entry)(void *ctx, const char *p, size_t n, uint64_t line,
+			 uint64_t offset, int allow_nl, size_t *used,
+			 uint64_t *nl);
 };
 
 struct wd_framer;

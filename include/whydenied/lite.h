@@ -17,6 +17,7 @@
 #define WHYDENIED_LITE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "whydenied/entry.h"
 
@@ -29,6 +30,12 @@ enum wd_lite_result {
  * *end to the offset just past the object. */
 enum wd_lite_result wd_lite_decode(const char *p, size_t n,
 				   struct wd_entry *e, size_t *end);
+
+/* The same, also counting the newlines passed inside the object (only
+ * whitespace can hold them: a string with a raw newline defers). */
+enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
+				      struct wd_entry *e, size_t *end,
+				      uint64_t *newlines);
 
 /* The log kind of a logName ("activity", ..., "other"), or NULL when s is
  * empty; shared with the full decoder. */

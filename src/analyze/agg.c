@@ -13,7 +13,6 @@
  *     serviceusage.services.enable in a project with API_DISABLED failures).
  * Ties break by rule id, principal, subject, project: the order is stable.
  */
-#define _GNU_SOURCE 1 /* memmem */
 #include "whydenied/report.h"
 #include "whydenied/buf.h"
 #include "whydenied/timeutil.h"
@@ -556,6 +555,36 @@ static long long change_near(const struct wd_agg *a, const char *project,
 	return best;
 }
 
+/* Cheap pre-check for wd_agg_success: every method the hints look for
+ * contains "olicy", "ermissions" or "nable" (or the same in capitals).
+ * One pass, as this runs for every success. */
+static bool hint_method(struct wd_str m)
+{
+	static const char *const tails[] = {
+		"licy", "LICY", "rmissions", "RMISSIONS", "able", "ABLE",
+	};
+	size_t i;
+
+	for (i = 0; i + 5 <= m.len; i++) {
+		const char *t;
+		size_t tl;
+
+		switch (m.ptr[i]) {
+		case 'o': t = tails[0]; break;
+		case 'O': t = tails[1]; break;
+		case 'e': t = tails[2]; break;
+		case 'E': t = tails[3]; break;
+		case 'n': t = tails[4]; break;
+		case 'N': t = tails[5]; break;
+		default: continue;
+		}
+		tl = strlen(t);
+		if (i + 1 + tl <= m.len && memcmp(m.ptr + i + 1, t, tl) == 0)
+			return true;
+	}
+	return false;
+}
+
 void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 {
 	struct wd_str m = wd_entry_get(e, WD_F_METHOD);
@@ -569,12 +598,7 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 		return;
 	/* Cheap pre-check: every method the hints look for contains one
 	 * of these. */
-	if (m.ptr && !memmem(m.ptr, m.len, "olicy", 5) &&
-	    !memmem(m.ptr, m.len, "OLICY", 5) &&
-	    !memmem(m.ptr, m.len, "ermissions", 10) &&
-	    !memmem(m.ptr, m.len, "ERMISSIONS", 10) &&
-	    !memmem(m.ptr, m.len, "nable", 5) &&
-	    !memmem(m.ptr, m.len, "NABLE", 5))
+	if (m.ptr && !hint_method(m))
 		m.ptr = NULL;
 	if (method_has(m, "SetIamPolicy") ||
 	    method_has(m, "setIamPermissions"))

@@ -430,6 +430,45 @@ static bool cut_line(const struct wd_framer *f, const char *p, size_t i)
 	return prev != '[' && prev != ',';
 }
 
+/* Offers the entry starting with the '{' at p[i] to ops->try_entry; on
+ * success the framer moves past it as if it had framed it. Returns <0 to
+ * stop, else 0 with *used the bytes taken (0: frame it here). */
+static int try_entry(struct wd_framer *f, const char *p, size_t i, size_t n,
+		     size_t *used)
+{
+	/* In a stream of objects a newline inside one may be a cut line
+	 * (cut_line, resync): only single-line entries go the fast way. */
+	int allow_nl = f->top_arr || f->page;
+	size_t room = n - i;
+	uint64_t nl = 0;
+	int ret;
+
+	*used = 0;
+	if (f->in_entry || !(f->depth == 0 ||
+			     (f->top_arr && f->depth == 1 && f->expect_elem) ||
+			     (f->page && f->in_entries && f->depth == 2)))
+		return 0;
+	if (room > WD_ENTRY_MAX_BYTES)
+		room = WD_ENTRY_MAX_BYTES;
+	ret = f->ops->try_entry(f->ctx, p + i, room, f->line, f->offset + i,
+				allow_nl, used, &nl);
+	if (*used == 0)
+		return ret;
+	/* What open_brace and close_brace would have left. */
+	if (f->depth == 0) {
+		f->values++;
+		f->top_obj = false;
+		f->top_arr = false;
+		f->page = false;
+	} else if (f->top_arr) {
+		f->expect_elem = false;
+	} else {
+		f->entries_expect = false;
+	}
+	f->line += nl;
+	return ret;
+}
+
 int wd_framer_feed(struct wd_framer *f, const char *p, size_t n)
 {
 	size_t i = 0;
@@ -593,6 +632,17 @@ raw_newline:
 				/* A '{' in column 0 inside an object: the
 				 * previous NDJSON line was cut short. */
 				resync(f);
+			}
+			if (f->ops->try_entry) {
+				size_t used;
+
+				ret = try_entry(f, p, i, n, &used);
+				if (ret < 0)
+					return ret;
+				if (used > 0) {
+					i += used;
+					continue;
+				}
 			}
 			ret = open_brace(f, p, i, (char)c);
 			break;

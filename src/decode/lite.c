@@ -16,6 +16,7 @@ struct cur {
 	size_t n;
 	size_t i;
 	struct wd_entry *e;
+	uint64_t nl;		/* newlines passed in whitespace */
 	/* What the success needs. */
 	struct wd_str ts, log_name, insert_id, method, email, subject;
 	bool proto;
@@ -34,6 +35,7 @@ static inline void ws(struct cur *c)
 
 		if (ch != ' ' && ch != '\n' && ch != '\r' && ch != '\t')
 			return;
+		c->nl += ch == '\n';
 		c->i++;
 	}
 }
@@ -382,6 +384,9 @@ static int root_member(struct cur *c, struct wd_str key, int depth)
 	/* Envelopes, nested entries and REST error bodies: the decoder's. */
 	if (KEY("error") || KEY("data") || KEY("message"))
 		return DEFER;
+	/* Page keys: the framer may take the object for a page. */
+	if (KEY("entries") || KEY("nextPageToken"))
+		return DEFER;
 	return value(c, depth);
 }
 
@@ -427,6 +432,15 @@ const char *wd_log_kind(struct wd_str ln)
 enum wd_lite_result wd_lite_decode(const char *p, size_t n,
 				   struct wd_entry *e, size_t *end)
 {
+	uint64_t nl;
+
+	return wd_lite_decode_nl(p, n, e, end, &nl);
+}
+
+enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
+				      struct wd_entry *e, size_t *end,
+				      uint64_t *newlines)
+{
 	struct cur c;
 	const char *kind;
 
@@ -447,6 +461,7 @@ enum wd_lite_result wd_lite_decode(const char *p, size_t n,
 	if (!c.proto && !c.ts.ptr && !c.log_name.ptr && !c.insert_id.ptr)
 		return WD_LITE_DEFER;	/* not a LogEntry: the decoder says */
 	*end = c.i;
+	*newlines = c.nl;
 	if (c.ts.ptr)
 		wd_entry_add(e, WD_F_TIMESTAMP, c.ts.ptr, c.ts.len);
 	if (c.insert_id.ptr)

@@ -123,16 +123,37 @@ static void count_skip(struct wd_scanner *s, enum wd_skip r)
 
 /* Decodes one entry's bytes: the prefilter first, then the decoder.
  * Returns 0 with e filled, or <0 with *reason and err set. */
+/* Sets where an entry came from, and its "path:line" source field (the
+ * path capped at 4096 bytes). No allocation: this runs for every entry. */
+static void add_source(struct wd_decoder *dec, struct wd_entry *e,
+		       const char *path, uint64_t line, uint64_t offset)
+{
+	char src[4096 + 24], digits[24];
+	size_t pl = strnlen(path, 4096), k = 0;
+	const char *sp;
+
+	e->file = path;
+	e->line = line;
+	e->offset = offset;
+	do {
+		digits[k++] = (char)('0' + line % 10);
+		line /= 10;
+	} while (line > 0);
+	memcpy(src, path, pl);
+	src[pl++] = ':';
+	while (k > 0)
+		src[pl++] = digits[--k];
+	sp = wd_decoder_keep(dec, src, pl);
+	if (sp)
+		wd_entry_add(e, WD_F_SOURCE, sp, pl);
+}
+
 static int decode_one(struct wd_decoder *dec, struct wd_entry *e,
 		      bool prefilter, const char *path, const char *p,
 		      size_t n, uint64_t line, uint64_t offset,
 		      enum wd_skip *reason, struct wd_err *err)
 {
-	char src[32];
-	const char *sp;
-	size_t end, pl;
-	struct wd_buf b;
-	int k;
+	size_t end;
 
 	if (prefilter &&
 	    wd_lite_decode(p, n, e, &end) == WD_LITE_SUCCESS) {
@@ -143,19 +164,7 @@ static int decode_one(struct wd_decoder *dec, struct wd_entry *e,
 		if (wd_decoder_decode(dec, p, n, e, reason, err) < 0)
 			return -1;
 	}
-	e->file = path;
-	e->line = line;
-	e->offset = offset;
-	k = snprintf(src, sizeof(src), ":%llu", (unsigned long long)line);
-	pl = strlen(path) > 4096 ? 4096 : strlen(path);
-	wd_buf_init(&b, 4096 + sizeof(src));
-	if (wd_buf_add(&b, path, pl) == 0 &&
-	    wd_buf_add(&b, src, (size_t)k) == 0) {
-		sp = wd_decoder_keep(dec, b.ptr, b.len);
-		if (sp)
-			wd_entry_add(e, WD_F_SOURCE, sp, b.len);
-	}
-	wd_buf_release(&b);
+	add_source(dec, e, path, line, offset);
 	return 0;
 }
 
@@ -194,7 +203,30 @@ static void on_meta(void *ctx, const char *key, const char *val, size_t n)
 		s->ops->on_meta(s->ctx, key, val, n);
 }
 
-static const struct wd_framer_ops framer_ops = { on_entry, on_skip, on_meta };
+/* The framer's fast path: a plain success is decoded by the prefilter
+ * straight from the input, and the framer never walks its bytes. */
+static int try_entry(void *ctx, const char *p, size_t n, uint64_t line,
+		     uint64_t offset, int allow_nl, size_t *used,
+		     uint64_t *nl)
+{
+	struct wd_scanner *s = ctx;
+	size_t end;
+
+	*used = 0;
+	if (wd_lite_decode_nl(p, n, s->entry, &end, nl) != WD_LITE_SUCCESS ||
+	    (!allow_nl && *nl > 0))
+		return 0;
+	wd_decoder_clear(s->dec);
+	add_source(s->dec, s->entry, s->path, line, offset);
+	*used = end;
+	return emit(s, s->entry);
+}
+
+static const struct wd_framer_ops framer_ops = { on_entry, on_skip, on_meta,
+						 NULL };
+static const struct wd_framer_ops framer_fast_ops = {
+	on_entry, on_skip, on_meta, try_entry,
+};
 
 struct wd_scanner *wd_scanner_new(const struct wd_scan_ops *ops, void *ctx)
 {
@@ -202,15 +234,16 @@ struct wd_scanner *wd_scanner_new(const struct wd_scan_ops *ops, void *ctx)
 
 	s->ops = ops;
 	s->ctx = ctx;
-	s->framer = wd_framer_new(&framer_ops, s);
-	s->dec = wd_decoder_new();
-	s->entry = wd_xmalloc(sizeof(*s->entry));
-	s->chunk = wd_xmalloc(CHUNK);
-	s->st.inputs = wd_xcalloc(16, sizeof(*s->st.inputs));
 	/* WHYDENIED_PREFILTER=0 turns the prefilter off (differential tests
 	 * and benchmarks compare both). */
 	s->prefilter = !(getenv("WHYDENIED_PREFILTER") &&
 			 strcmp(getenv("WHYDENIED_PREFILTER"), "0") == 0);
+	s->framer = wd_framer_new(s->prefilter ? &framer_fast_ops :
+				  &framer_ops, s);
+	s->dec = wd_decoder_new();
+	s->entry = wd_xmalloc(sizeof(*s->entry));
+	s->chunk = wd_xmalloc(CHUNK);
+	s->st.inputs = wd_xcalloc(16, sizeof(*s->st.inputs));
 	return s;
 }
 
@@ -1015,7 +1048,7 @@ static void pl_meta(void *ctx, const char *key, const char *val, size_t n)
 }
 
 static const struct wd_framer_ops pl_framer_ops = {
-	pl_entry, pl_skip, pl_meta,
+	pl_entry, pl_skip, pl_meta, NULL,
 };
 
 static struct pipeline *pipeline_new(struct wd_scanner *s)

@@ -73,4 +73,31 @@ uint64_t wd_framer_finish(struct wd_framer *f);
 /* Starts over for a new input (line 1, offset 0). */
 void wd_framer_reset(struct wd_framer *f);
 
+/* Where a framer stands between feeds, for splitting one input across
+ * threads: a framer resumed at a position a previous framer reported goes
+ * on exactly as that framer would. Only two places are resumable: between
+ * top-level values of a stream of objects, and inside a top-level array
+ * just after a comma. */
+enum wd_framer_at {
+	WD_AT_ELSEWHERE = 0,	/* anywhere else: not resumable */
+	WD_AT_STREAM,		/* between top-level values */
+	WD_AT_ARRAY,		/* in a top-level array, after a comma */
+};
+
+struct wd_framer_pos {
+	enum wd_framer_at at;
+	uint64_t line;		/* of the next byte */
+	uint64_t offset;	/* of the next byte */
+	int prev_nl;		/* the byte before was a newline */
+};
+
+void wd_framer_pos(const struct wd_framer *f, struct wd_framer_pos *pos);
+
+/* Puts f at pos (at must not be WD_AT_ELSEWHERE) as if the input before
+ * it had been fed. */
+void wd_framer_resume(struct wd_framer *f, const struct wd_framer_pos *pos);
+
+/* Changes the ctx passed to the callbacks. */
+void wd_framer_set_ctx(struct wd_framer *f, void *ctx);
+
 #endif

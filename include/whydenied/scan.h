@@ -49,6 +49,8 @@ struct wd_scan_stats {
 	uint64_t inputs_dropped;	/* not listed: past WD_MAX_INPUT_STATS */
 	struct wd_input_stat *inputs;
 	size_t ninputs;
+	uint64_t reframed;	/* blocks a worker framed on a wrong guess,
+				 * framed again by the reading thread */
 	char *first_ts;		/* earliest and latest timestamp seen */
 	char *last_ts;
 };
@@ -75,11 +77,12 @@ struct wd_scan_ops {
 	 * as a duplicate, not as an entry read. Single-threaded scans only. */
 	bool (*accept)(void *ctx, const struct wd_entry *e);
 
-	/* Parallel scanning (optional: all five or none). JSON inputs are
-	 * framed by the calling thread and cut into batches of entries;
-	 * worker threads decode a batch into a sink of its own; sinks are
-	 * merged by the calling thread in input order, so that the result
-	 * is the same as one thread's. worker_new/worker_free run in the
+	/* Parallel scanning (optional: all six or none). JSON inputs are
+	 * cut into batches (of entries, or of raw input the workers frame;
+	 * see src/input/scan.c); worker threads decode a batch into a sink
+	 * of its own; sinks are merged by the calling thread in input order,
+	 * or dropped when a batch is done again, so that the result is the
+	 * same as one thread's. worker_new/worker_free run in the
 	 * worker thread; sink_entry may run in any worker at once, each
 	 * with its own worker state and sink. */
 	void *(*worker_new)(void *ctx);
@@ -88,6 +91,7 @@ struct wd_scan_ops {
 	int (*sink_entry)(void *ctx, void *worker, void *sink,
 			  struct wd_entry *e);
 	void (*sink_merge)(void *ctx, void *sink);	/* and frees it */
+	void (*sink_drop)(void *ctx, void *sink);	/* frees it unmerged */
 };
 
 /* A text (step log) extractor: feeds lines, emits records via on_entry.

@@ -91,6 +91,35 @@ static inline size_t wd_find_struct(const char *p, size_t n, uint64_t *lines)
 	return n;
 }
 
+/* How many bytes of p[0, n) equal c. */
+static inline uint64_t wd_count_byte(const char *p, size_t n, char c)
+{
+	uint64_t k = 0;
+	size_t i = 0;
+#if WD_HAVE_SSE2
+	const __m128i v = _mm_set1_epi8(c), z = _mm_setzero_si128();
+
+	while (i + 16 <= n) {
+		/* Up to 255 rounds of -1 per match fit a byte lane. */
+		size_t lim = n - i > 16 * 255 ? i + 16 * 255 : n;
+		__m128i acc = z, sum;
+
+		for (; i + 16 <= lim; i += 16) {
+			__m128i x = _mm_loadu_si128(
+				(const __m128i *)(const void *)(p + i));
+
+			acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(x, v));
+		}
+		sum = _mm_sad_epu8(acc, z);
+		k += (uint64_t)_mm_cvtsi128_si32(sum) +
+		     (uint64_t)_mm_extract_epi16(sum, 4);
+	}
+#endif
+	for (; i < n; i++)
+		k += p[i] == c;
+	return k;
+}
+
 /* Number of bytes >= 0x80 or == 0 in p (non-zero means "not plain ASCII
  * without NUL"). */
 static inline int wd_has_high_or_nul(const char *p, size_t n)

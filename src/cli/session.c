@@ -158,9 +158,27 @@ static void sink_merge(void *ctx, void *sp)
 	free(k);
 }
 
+/* A batch done again by the reading thread: its first sink goes. */
+static void sink_drop(void *ctx, void *sp)
+{
+	struct sink *k = sp;
+
+	(void)ctx;
+	wd_agg_free(k->agg);
+	if (k->csv_fp) {
+		fclose(k->csv_fp);
+		free(k->csv_buf);
+	}
+	if (k->json_fp) {
+		fclose(k->json_fp);
+		free(k->json_buf);
+	}
+	free(k);
+}
+
 static const struct wd_scan_ops scan_ops = {
 	on_entry, on_warning, on_meta, on_accept,
-	worker_new, worker_free, sink_new, sink_entry, sink_merge,
+	worker_new, worker_free, sink_new, sink_entry, sink_merge, sink_drop,
 };
 
 int wd_session_begin(struct wd_session *s, const struct wd_config *cfg)

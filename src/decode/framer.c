@@ -131,6 +131,46 @@ void wd_framer_reset(struct wd_framer *f)
 	f->prev_nl = true;
 }
 
+void wd_framer_pos(const struct wd_framer *f, struct wd_framer_pos *pos)
+{
+	pos->at = WD_AT_ELSEWHERE;
+	pos->line = f->line;
+	pos->offset = f->offset;
+	pos->prev_nl = f->prev_nl;
+	if (f->in_str || f->skip_line || f->word_len > 0 || f->in_entry ||
+	    !f->bom_checked || f->top_obj || f->page)
+		return;
+	if (f->depth == 0 && !f->top_arr)
+		pos->at = WD_AT_STREAM;
+	else if (f->depth == 1 && f->top_arr && f->expect_elem &&
+		 f->stack[0] == '[')
+		pos->at = WD_AT_ARRAY;
+}
+
+void wd_framer_resume(struct wd_framer *f, const struct wd_framer_pos *pos)
+{
+	wd_framer_reset(f);
+	f->line = pos->line;
+	f->offset = pos->offset;
+	f->prev_nl = pos->prev_nl != 0;
+	f->bom_checked = true;
+	/* last_sig stays 0: prev_sig reaches it only for a '{' in column 0
+	 * with nothing but blanks before it in the feed, and at either
+	 * position such a '{' is at depth 0 (stream) or in the array, where
+	 * cut_line does not look. */
+	if (pos->at == WD_AT_ARRAY) {
+		f->depth = 1;
+		f->stack[0] = '[';
+		f->top_arr = true;
+		f->expect_elem = true;
+	}
+}
+
+void wd_framer_set_ctx(struct wd_framer *f, void *ctx)
+{
+	f->ctx = ctx;
+}
+
 static void skip(struct wd_framer *f, enum wd_skip r, uint64_t line,
 		 uint64_t off, const char *detail)
 {

@@ -1,9 +1,11 @@
 /* scan.c - inputs to decoded entries (see whydenied/scan.h). */
+#define _GNU_SOURCE 1 /* memrchr */
 #include "whydenied/scan.h"
 #include "whydenied/buf.h"
 #include "whydenied/decoder.h"
 #include "whydenied/input.h"
 #include "whydenied/lite.h"
+#include "whydenied/simd.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,9 +23,8 @@
 struct pipeline;
 static void pipeline_free(struct pipeline *p);
 static struct pipeline *pipeline_new(struct wd_scanner *s);
-static void pipeline_input(struct pipeline *p, const char *path);
-static int pipeline_feed(struct pipeline *p, const char *buf, size_t n);
-static int pipeline_end(struct pipeline *p);
+static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
+			     size_t n, struct wd_err *rerr);
 
 struct wd_scanner {
 	const struct wd_scan_ops *ops;
@@ -405,25 +406,14 @@ static bool looks_like_json(const char *p, size_t n, bool *empty)
 	return true;
 }
 
-/* The JSON path of scan_reader with worker threads: this thread reads
- * and frames, the workers decode. */
+/* The JSON path of scan_reader with worker threads (see "worker
+ * threads" below). */
 static int scan_parallel(struct wd_scanner *s, struct wd_reader *r,
 			 ssize_t n, struct wd_err *rerr)
 {
 	struct wd_input_stat *in = s->cur;
 
-	pipeline_input(s->pl, s->path);
-	while (n > 0 && s->stop == 0) {
-		if (pipeline_feed(s->pl, s->chunk, (size_t)n) < 0)
-			break;
-		n = wd_reader_read(r, s->chunk, CHUNK, rerr);
-		if (n > 0) {
-			s->st.bytes += (uint64_t)n;
-			if (in)
-				in->bytes += (uint64_t)n;
-		}
-	}
-	pipeline_end(s->pl);
+	n = pipeline_scan(s->pl, r, (size_t)n, rerr);
 	if (s->stop != 0)
 		return s->stop;
 	if (n < 0) {
@@ -733,15 +723,32 @@ uint64_t wd_scan_abandon(struct wd_scanner *s, const char *note)
 
 /* ---- worker threads ----
  *
- * The reading thread frames the input and copies each entry into a batch
- * (at most BATCH_BYTES of entries, BATCH_ITEMS items); a ring of batches
- * bounds memory. Workers take ready batches, decode each entry with their
- * own decoder, and feed the batch's sink. The reading thread merges done
- * batches strictly in order: counts, time range, warnings, then the sink.
+ * An input is shared among the workers in one of two ways.
+ *
+ * Blocks (a stream of objects, an array whose elements start on lines of
+ * their own): the reading thread only reads, cuts the input into blocks of
+ * about BATCH_BYTES where the framer is most likely between entries (after
+ * a newline followed by '{' in column 0; after the comma of "},<indent>{"
+ * in an array, with the first element's indent) and counts newlines. A
+ * worker frames and decodes a block with its own framer, resumed at that
+ * place (wd_framer_resume). The merge, in input order, checks the guess:
+ * the framer that ended the block before must stand exactly where the
+ * block's framer began (wd_framer_pos). If it does not, the block's
+ * results are dropped and the reading thread frames the block again from
+ * the true framer. Either way the result is one thread's, byte for byte.
+ *
+ * Entries (everything else: compact arrays, pages): the reading thread
+ * frames the input and copies each entry into a batch (at most
+ * BATCH_BYTES of entries, BATCH_ITEMS items); workers decode them.
+ *
+ * A ring of batches bounds memory. The reading thread merges done batches
+ * strictly in order: counts, time range, warnings, then the sink.
  */
 
 #define BATCH_BYTES (1u << 20)
 #define BATCH_ITEMS 4096
+#define BATCH_CAP (2 * BATCH_BYTES)
+#define SEP_MAX 64
 
 enum batch_state { B_FREE, B_READY, B_BUSY, B_DONE };
 
@@ -755,11 +762,17 @@ struct batch {
 	enum batch_state state;
 	uint64_t seq;
 	const char *path;
-	char *bytes;
+	char *bytes;		/* BATCH_CAP */
 	size_t len;
 	struct wd_buf notes;	/* framer skip messages */
 	struct item *items;
 	size_t nitems;
+	/* Block mode: bytes are raw input, framed by the worker. */
+	bool block;
+	bool first;		/* an input's first block: a fresh framer */
+	struct wd_framer_pos pos;	/* where the block begins (guessed) */
+	struct wd_framer *fr;
+	struct wd_buf metas;	/* on_meta calls: key NUL len value */
 	void *sink;
 	/* Results. */
 	uint64_t entries, failures, successes, skipped;
@@ -767,6 +780,15 @@ struct batch {
 	char *first_ts, *last_ts;
 	struct wd_buf warnings;	/* lines ending in \n */
 	int stop;
+};
+
+/* What decoding needs, in a worker or in the reading thread. */
+struct run {
+	struct pipeline *p;
+	struct batch *b;	/* results go here; NULL: to the scanner */
+	struct wd_decoder *dec;
+	struct wd_entry *e;
+	void *wstate;
 };
 
 struct worker {
@@ -777,7 +799,7 @@ struct worker {
 
 struct pipeline {
 	struct wd_scanner *s;
-	struct wd_framer *framer;
+	struct wd_framer *framer;	/* entry mode */
 	pthread_mutex_t mu;
 	pthread_cond_t ready;	/* a batch became READY, or quit */
 	pthread_cond_t done;	/* a batch became DONE */
@@ -790,14 +812,28 @@ struct pipeline {
 	struct batch *fill;	/* being filled */
 	const char *path;
 	size_t max_items;	/* items a batch (BATCH_ITEMS) */
+	size_t block_bytes;	/* bytes a block (BATCH_BYTES) */
+	bool blocks;		/* block mode allowed */
 	bool quit;
+
+	/* Block mode. */
+	struct wd_framer *carry;	/* the true framer after the last
+					 * merged block */
+	enum wd_framer_at at;	/* where cuts are made */
+	char sep[SEP_MAX];	/* an array's indent before elements */
+	size_t sep_len;
+	void *wstate;		/* the reading thread's, made on demand */
+	uint64_t reframed;	/* blocks the reading thread framed again */
 };
 
 static void batch_reset(struct batch *b)
 {
 	b->len = 0;
 	b->nitems = 0;
+	b->block = false;
+	b->first = false;
 	wd_buf_clear(&b->notes);
+	wd_buf_clear(&b->metas);
 	wd_buf_clear(&b->warnings);
 	b->entries = b->failures = b->successes = b->skipped = 0;
 	memset(b->skipped_by, 0, sizeof(b->skipped_by));
@@ -820,42 +856,141 @@ static void batch_warn(struct batch *b, const char *path, uint64_t line,
 	(void)wd_buf_addc(&b->warnings, '\n');
 }
 
+/* ---- results of a run: into its batch, or straight to the scanner ---- */
+
+static void run_skip(struct run *r, enum wd_skip reason, uint64_t line,
+		     const char *msg)
+{
+	struct wd_scanner *s = r->p->s;
+
+	if (r->b == NULL) {
+		count_skip(s, reason);
+		warn(s, "%s:%llu: %s", s->path, (unsigned long long)line, msg);
+		return;
+	}
+	r->b->skipped++;
+	r->b->skipped_by[reason]++;
+	batch_warn(r->b, r->b->path, line, msg);
+}
+
+static int run_decoded(struct run *r, struct wd_entry *e)
+{
+	struct wd_scanner *s = r->p->s;
+	struct batch *b = r->b;
+
+	if (b == NULL)
+		return emit(s, e);
+	b->entries++;
+	if (e->failure)
+		b->failures++;
+	else
+		b->successes++;
+	note_ts_into(&b->first_ts, &b->last_ts,
+		     wd_entry_get(e, WD_F_TIMESTAMP));
+	if (s->ops->sink_entry(s->ctx, r->wstate, b->sink, e) < 0)
+		b->stop = -1;
+	return b->stop;
+}
+
+static int run_entry(struct run *r, const char *p, size_t n, uint64_t line,
+		     uint64_t offset)
+{
+	struct wd_scanner *s = r->p->s;
+	enum wd_skip reason = WD_SKIP_SYNTAX;
+	struct wd_err err;
+
+	if (decode_one(r->dec, r->e, s->prefilter, r->b ? r->b->path : s->path,
+		       p, n, line, offset, &reason, &err) < 0) {
+		run_skip(r, reason, line, err.msg);
+		return 0;
+	}
+	return run_decoded(r, r->e);
+}
+
+/* Framer callbacks in block mode (ctx: a struct run). */
+static int blk_entry(void *ctx, const char *p, size_t n, uint64_t line,
+		     uint64_t offset)
+{
+	return run_entry(ctx, p, n, line, offset);
+}
+
+static void blk_skip(void *ctx, enum wd_skip reason, uint64_t line,
+		     uint64_t off, const char *detail)
+{
+	(void)off;
+	run_skip(ctx, reason, line, detail);
+}
+
+static void blk_meta(void *ctx, const char *key, const char *val, size_t n)
+{
+	struct run *r = ctx;
+	struct wd_scanner *s = r->p->s;
+
+	if (r->b == NULL) {
+		if (s->ops->on_meta)
+			s->ops->on_meta(s->ctx, key, val, n);
+		return;
+	}
+	(void)wd_buf_adds(&r->b->metas, key);
+	(void)wd_buf_addc(&r->b->metas, '\0');
+	(void)wd_buf_add(&r->b->metas, (const char *)&n, sizeof(n));
+	(void)wd_buf_add(&r->b->metas, val, n);
+}
+
+static int blk_try(void *ctx, const char *p, size_t n, uint64_t line,
+		   uint64_t offset, int allow_nl, size_t *used, uint64_t *nl)
+{
+	struct run *r = ctx;
+	size_t end;
+
+	*used = 0;
+	if (wd_lite_decode_nl(p, n, r->e, &end, nl) != WD_LITE_SUCCESS ||
+	    (!allow_nl && *nl > 0))
+		return 0;
+	wd_decoder_clear(r->dec);
+	add_source(r->dec, r->e, r->b ? r->b->path : r->p->s->path, line,
+		   offset);
+	*used = end;
+	return run_decoded(r, r->e);
+}
+
+static const struct wd_framer_ops blk_ops = {
+	blk_entry, blk_skip, blk_meta, NULL,
+};
+static const struct wd_framer_ops blk_fast_ops = {
+	blk_entry, blk_skip, blk_meta, blk_try,
+};
+
+/* ---- workers ---- */
+
 static void batch_process(struct pipeline *p, struct batch *b,
-			  struct wd_decoder *dec, struct wd_entry *e,
-			  void *wstate)
+			  struct run *r)
 {
 	const struct wd_scan_ops *ops = p->s->ops;
 	size_t i;
 
+	r->b = b;
 	b->sink = ops->sink_new(p->s->ctx);
+	if (b->block) {
+		if (b->first)
+			wd_framer_reset(b->fr);
+		else if (b->pos.at != WD_AT_ELSEWHERE)
+			wd_framer_resume(b->fr, &b->pos);
+		else
+			return;	/* no guess: the merge frames it */
+		wd_framer_set_ctx(b->fr, r);
+		wd_framer_feed(b->fr, b->bytes, b->len);
+		return;
+	}
 	for (i = 0; i < b->nitems && b->stop == 0; i++) {
 		struct item *it = &b->items[i];
-		enum wd_skip reason = WD_SKIP_SYNTAX;
-		struct wd_err err;
 
-		if (it->skip >= 0) {
-			b->skipped++;
-			b->skipped_by[it->skip]++;
-			batch_warn(b, b->path, it->line, b->notes.ptr + it->off);
-			continue;
-		}
-		if (decode_one(dec, e, p->s->prefilter, b->path,
-			       b->bytes + it->off, it->len, it->line,
-			       it->offset, &reason, &err) < 0) {
-			b->skipped++;
-			b->skipped_by[reason]++;
-			batch_warn(b, b->path, it->line, err.msg);
-			continue;
-		}
-		b->entries++;
-		if (e->failure)
-			b->failures++;
+		if (it->skip >= 0)
+			run_skip(r, (enum wd_skip)it->skip, it->line,
+				 b->notes.ptr + it->off);
 		else
-			b->successes++;
-		note_ts_into(&b->first_ts, &b->last_ts,
-			     wd_entry_get(e, WD_F_TIMESTAMP));
-		if (ops->sink_entry(p->s->ctx, wstate, b->sink, e) < 0)
-			b->stop = -1;
+			run_entry(r, b->bytes + it->off, it->len, it->line,
+				  it->offset);
 	}
 }
 
@@ -863,10 +998,13 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pipeline *p = w->p;
-	struct wd_decoder *dec = wd_decoder_new();
-	struct wd_entry *e = wd_xmalloc(sizeof(*e));
-	void *wstate = p->s->ops->worker_new(p->s->ctx);
+	struct run r;
 
+	r.p = p;
+	r.b = NULL;
+	r.dec = wd_decoder_new();
+	r.e = wd_xmalloc(sizeof(*r.e));
+	r.wstate = p->s->ops->worker_new(p->s->ctx);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
 		struct batch *pick = NULL;
@@ -884,16 +1022,70 @@ static void *worker_main(void *arg)
 		}
 		pick->state = B_BUSY;
 		pthread_mutex_unlock(&p->mu);
-		batch_process(p, pick, dec, e, wstate);
+		batch_process(p, pick, &r);
 		pthread_mutex_lock(&p->mu);
 		pick->state = B_DONE;
 		pthread_cond_broadcast(&p->done);
 	}
 	pthread_mutex_unlock(&p->mu);
-	p->s->ops->worker_free(p->s->ctx, wstate);
-	free(e);
-	wd_decoder_free(dec);
+	p->s->ops->worker_free(p->s->ctx, r.wstate);
+	free(r.e);
+	wd_decoder_free(r.dec);
 	return NULL;
+}
+
+/* ---- merging, in the reading thread ---- */
+
+/* The reading thread's run: the scanner's decoder and entry. */
+static void main_run(struct pipeline *p, struct run *r, struct batch *b)
+{
+	r->p = p;
+	r->b = b;
+	r->dec = p->s->dec;
+	r->e = p->s->entry;
+	if (p->wstate == NULL)
+		p->wstate = p->s->ops->worker_new(p->s->ctx);
+	r->wstate = p->wstate;
+}
+
+/* Checks a done block's guess; frames it again from the true framer when
+ * the guess was wrong. Afterwards p->carry is the true framer at the
+ * block's end. */
+static void block_settle(struct pipeline *p, struct batch *b)
+{
+	const struct wd_scan_ops *ops = p->s->ops;
+	struct wd_framer_pos at;
+	struct wd_framer *t;
+	struct run r;
+
+	if (!b->first) {
+		wd_framer_pos(p->carry, &at);
+		if (b->pos.at != WD_AT_ELSEWHERE && at.at == b->pos.at &&
+		    at.line == b->pos.line && at.offset == b->pos.offset &&
+		    at.prev_nl == b->pos.prev_nl)
+			goto keep;
+		/* Wrong guess: drop what the worker found. */
+		p->reframed++;
+		if (b->sink)
+			ops->sink_drop(p->s->ctx, b->sink);
+		wd_buf_clear(&b->metas);
+		wd_buf_clear(&b->warnings);
+		b->entries = b->failures = b->successes = b->skipped = 0;
+		memset(b->skipped_by, 0, sizeof(b->skipped_by));
+		free(b->first_ts);
+		free(b->last_ts);
+		b->first_ts = b->last_ts = NULL;
+		b->stop = 0;
+		b->sink = ops->sink_new(p->s->ctx);
+		main_run(p, &r, b);
+		wd_framer_set_ctx(p->carry, &r);
+		wd_framer_feed(p->carry, b->bytes, b->len);
+		return;
+	}
+keep:
+	t = p->carry;
+	p->carry = b->fr;
+	b->fr = t;
 }
 
 /* Merges one done batch into the scanner (reading thread, in order). */
@@ -903,6 +1095,8 @@ static void batch_merge(struct pipeline *p, struct batch *b)
 	char *line, *nl;
 	size_t k;
 
+	if (b->block)
+		block_settle(p, b);
 	s->st.entries += b->entries;
 	s->st.failures += b->failures;
 	s->st.successes += b->successes;
@@ -926,8 +1120,20 @@ static void batch_merge(struct pipeline *p, struct batch *b)
 		if (s->ops->on_warning)
 			s->ops->on_warning(s->ctx, line);
 	}
+	for (k = 0; k < b->metas.len;) {
+		const char *key = b->metas.ptr + k;
+		size_t n;
+
+		k += strlen(key) + 1;
+		memcpy(&n, b->metas.ptr + k, sizeof(n));
+		k += sizeof(n);
+		if (s->ops->on_meta)
+			s->ops->on_meta(s->ctx, key, b->metas.ptr + k, n);
+		k += n;
+	}
 	if (b->sink)
 		s->ops->sink_merge(s->ctx, b->sink);
+	b->sink = NULL;
 	if (b->stop)
 		s->stop = b->stop;
 }
@@ -991,6 +1197,22 @@ static struct batch *get_fill(struct pipeline *p)
 	return p->fill;
 }
 
+/* Waits until every batch handed out is merged. */
+static void drain(struct pipeline *p)
+{
+	submit(p);
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		merge_ready(p);
+		if (p->seq_merge == p->seq_fill)
+			break;
+		pthread_cond_wait(&p->done, &p->mu);
+	}
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- entry mode: this thread frames ---- */
+
 static struct item *add_item(struct pipeline *p, size_t need)
 {
 	struct batch *b = get_fill(p);
@@ -1051,31 +1273,209 @@ static const struct wd_framer_ops pl_framer_ops = {
 	pl_entry, pl_skip, pl_meta, NULL,
 };
 
+/* ---- block mode: this thread reads and cuts ---- */
+
+/* How the input that begins with p[0, n) can be cut into blocks: sets
+ * p->at (WD_AT_ELSEWHERE: it cannot, use entry mode). */
+static void block_shape(struct pipeline *pl, const char *p, size_t n)
+{
+	size_t i = 0, j;
+
+	pl->at = WD_AT_ELSEWHERE;
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' ||
+			 p[i] == '\n'))
+		i++;
+	if (i < n && p[i] == '{') {
+		pl->at = WD_AT_STREAM;
+		return;
+	}
+	if (i >= n || p[i] != '[')
+		return;
+	/* An array: blocks only when its elements start a line, so that the
+	 * first element's indent tells a top-level "},\n  {" from those
+	 * inside entries. */
+	for (j = i + 1; j < n && j - i - 1 < SEP_MAX &&
+	     (p[j] == ' ' || p[j] == '\t' || p[j] == '\r' || p[j] == '\n');
+	     j++)
+		;
+	if (j >= n || p[j] != '{' || !memchr(p + i + 1, '\n', j - i - 1))
+		return;
+	pl->sep_len = j - i - 1;
+	memcpy(pl->sep, p + i + 1, pl->sep_len);
+	pl->at = WD_AT_ARRAY;
+}
+
+/* Where to end a block of p[0, n): just before the last '{' in column 0
+ * (stream), or just after the last top-level-looking comma (array); 0 if
+ * there is no such place. */
+static size_t block_cut_before(const struct pipeline *pl, const char *p,
+			       size_t n, size_t k)
+{
+	if (pl->at == WD_AT_STREAM) {
+		while (k > 1) {
+			const char *q = memrchr(p, '\n', k - 1);
+
+			if (q == NULL)
+				return 0;
+			k = (size_t)(q - p) + 1;	/* just after the \n */
+			if (k < n && p[k] == '{')
+				return k;
+			k--;
+		}
+		return 0;
+	}
+	while (k > 1) {
+		const char *q = memrchr(p + 1, ',', k - 1);
+		size_t c;
+
+		if (q == NULL)
+			return 0;
+		c = (size_t)(q - p);
+		if (p[c - 1] == '}' && c + 1 + pl->sep_len < n &&
+		    memcmp(p + c + 1, pl->sep, pl->sep_len) == 0 &&
+		    p[c + 1 + pl->sep_len] == '{')
+			return c + 1;
+		k = c;
+	}
+	return 0;
+}
+
+/* The same, preferring a place before the block size (the first read may
+ * bring more). */
+static size_t block_cut(const struct pipeline *pl, const char *p, size_t n)
+{
+	size_t cut = 0;
+
+	if (n > pl->block_bytes)
+		cut = block_cut_before(pl, p, n, pl->block_bytes);
+	return cut > 0 ? cut : block_cut_before(pl, p, n, n);
+}
+
+static void count_read(struct wd_scanner *s, ssize_t n)
+{
+	s->st.bytes += (uint64_t)n;
+	if (s->cur)
+		s->cur->bytes += (uint64_t)n;
+}
+
+/* Reads the rest of the input (its first n bytes are in s->chunk) into
+ * blocks. Returns the last read's result (<0: a read error). */
+static ssize_t read_blocks(struct pipeline *p, struct wd_reader *r,
+			   size_t n, struct wd_err *rerr)
+{
+	struct wd_scanner *s = p->s;
+	struct wd_framer_pos pos;
+	struct batch *b = get_fill(p);
+	bool first = true, eof = false;
+	ssize_t got = 0;
+
+	memset(&pos, 0, sizeof(pos));
+	pos.line = 1;
+	memcpy(b->bytes, s->chunk, n);
+	b->len = n;
+	for (;;) {
+		size_t cut = 0, tail;
+
+		/* Fill to the block size, then on to a place to cut. */
+		while (!eof && s->stop == 0) {
+			size_t want;
+
+			if (b->len >= p->block_bytes &&
+			    (cut = block_cut(p, b->bytes, b->len)) > 0)
+				break;
+			if (b->len == BATCH_CAP)
+				break;
+			want = b->len < p->block_bytes ?
+			       p->block_bytes - b->len : p->block_bytes;
+			if (want > BATCH_CAP - b->len)
+				want = BATCH_CAP - b->len;
+			if (want > CHUNK)
+				want = CHUNK;
+			got = wd_reader_read(r, b->bytes + b->len, want, rerr);
+			if (got <= 0) {
+				eof = true;
+				break;
+			}
+			count_read(s, got);
+			b->len += (size_t)got;
+		}
+		if (eof || s->stop != 0 || cut == 0)
+			cut = b->len;
+		b->block = true;
+		b->first = first;
+		b->pos = pos;
+		/* Where the next block begins. */
+		pos.line += wd_count_byte(b->bytes, cut, '\n');
+		pos.offset += cut;
+		pos.prev_nl = cut > 0 && b->bytes[cut - 1] == '\n';
+		pos.at = cut < b->len ? p->at : WD_AT_ELSEWHERE;
+		tail = b->len - cut;
+		b->len = cut;
+		submit(p);
+		if (tail == 0 && (eof || s->stop != 0))
+			break;
+		first = false;
+		{
+			const char *from = b->bytes + cut;
+
+			b = get_fill(p);
+			/* b may be the batch just submitted, merged and
+			 * free again: its bytes are untouched. */
+			memmove(b->bytes, from, tail);
+			b->len = tail;
+		}
+	}
+	return got;
+}
+
+/* ---- the pipeline ---- */
+
 static struct pipeline *pipeline_new(struct wd_scanner *s)
 {
 	struct pipeline *p = wd_xcalloc(1, sizeof(*p));
+	const char *env;
 	size_t i;
 
 	p->s = s;
 	p->framer = wd_framer_new(&pl_framer_ops, p);
+	p->carry = wd_framer_new(s->prefilter ? &blk_fast_ops : &blk_ops,
+				 NULL);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->ready, NULL);
 	pthread_cond_init(&p->done, NULL);
 	p->nb = 2 * s->jobs + 2;
-	/* WHYDENIED_BATCH_ITEMS makes batches small, so that tests cross
-	 * many batch boundaries on small inputs. */
+	/* WHYDENIED_BATCH_ITEMS and WHYDENIED_BLOCK_BYTES make batches and
+	 * blocks small, so that tests cross many of their boundaries on
+	 * small inputs. */
 	p->max_items = BATCH_ITEMS;
-	if (getenv("WHYDENIED_BATCH_ITEMS")) {
-		long k = strtol(getenv("WHYDENIED_BATCH_ITEMS"), NULL, 10);
+	env = getenv("WHYDENIED_BATCH_ITEMS");
+	if (env) {
+		long k = strtol(env, NULL, 10);
 
 		if (k > 0 && k < BATCH_ITEMS)
 			p->max_items = (size_t)k;
 	}
+	/* WHYDENIED_BLOCKS=0: entry mode only (tests compare both). */
+	env = getenv("WHYDENIED_BLOCKS");
+	p->blocks = !(env && strcmp(env, "0") == 0);
+	p->block_bytes = BATCH_BYTES;
+	env = getenv("WHYDENIED_BLOCK_BYTES");
+	if (env) {
+		long k = strtol(env, NULL, 10);
+
+		if (k > 0 && k < (long)BATCH_BYTES)
+			p->block_bytes = (size_t)k;
+	}
 	p->b = wd_xcalloc(p->nb, sizeof(*p->b));
 	for (i = 0; i < p->nb; i++) {
-		p->b[i].bytes = wd_xmalloc(2 * BATCH_BYTES);
+		p->b[i].bytes = wd_xmalloc(BATCH_CAP);
 		p->b[i].items = wd_xcalloc(BATCH_ITEMS, sizeof(struct item));
+		p->b[i].fr = wd_framer_new(s->prefilter ? &blk_fast_ops :
+					   &blk_ops, NULL);
 		wd_buf_init(&p->b[i].notes, 4u << 20);
+		wd_buf_init(&p->b[i].metas, 4u << 20);
 		wd_buf_init(&p->b[i].warnings, 8u << 20);
 	}
 	p->nw = s->jobs;
@@ -1100,27 +1500,41 @@ static void pipeline_input(struct pipeline *p, const char *path)
 	wd_framer_reset(p->framer);
 }
 
-static int pipeline_feed(struct pipeline *p, const char *buf, size_t n)
+/* Scans one input whose first n bytes are in s->chunk. Returns the last
+ * read's result (<0: a read error, reported by the caller). */
+static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
+			     size_t n, struct wd_err *rerr)
 {
-	wd_framer_feed(p->framer, buf, n);
-	return p->s->stop;
-}
+	struct wd_scanner *s = p->s;
+	ssize_t got = (ssize_t)n;
 
-/* Ends an input: everything framed is decoded and merged on return. */
-static int pipeline_end(struct pipeline *p)
-{
-	if (p->s->stop == 0)
-		wd_framer_finish(p->framer);
-	submit(p);
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		merge_ready(p);
-		if (p->seq_merge == p->seq_fill)
-			break;
-		pthread_cond_wait(&p->done, &p->mu);
+	pipeline_input(p, s->path);
+	block_shape(p, s->chunk, n);
+	if (p->at != WD_AT_ELSEWHERE && p->blocks) {
+		struct run run;
+
+		got = read_blocks(p, r, n, rerr);
+		drain(p);
+		s->st.reframed = p->reframed;
+		if (s->stop == 0) {
+			main_run(p, &run, NULL);
+			wd_framer_set_ctx(p->carry, &run);
+			wd_framer_finish(p->carry);
+		}
+		return got;
 	}
-	pthread_mutex_unlock(&p->mu);
-	return p->s->stop;
+	while (got > 0 && s->stop == 0) {
+		wd_framer_feed(p->framer, s->chunk, (size_t)got);
+		if (s->stop != 0)
+			break;
+		got = wd_reader_read(r, s->chunk, CHUNK, rerr);
+		if (got > 0)
+			count_read(s, got);
+	}
+	if (s->stop == 0)
+		wd_framer_finish(p->framer);
+	drain(p);
+	return got;
 }
 
 static void pipeline_free(struct pipeline *p)
@@ -1137,15 +1551,22 @@ static void pipeline_free(struct pipeline *p)
 		if (p->w[i].started)
 			pthread_join(p->w[i].th, NULL);
 	for (i = 0; i < p->nb; i++) {
+		if (p->b[i].sink)
+			p->s->ops->sink_drop(p->s->ctx, p->b[i].sink);
 		batch_reset(&p->b[i]);
 		free(p->b[i].bytes);
 		free(p->b[i].items);
+		wd_framer_free(p->b[i].fr);
 		wd_buf_release(&p->b[i].notes);
+		wd_buf_release(&p->b[i].metas);
 		wd_buf_release(&p->b[i].warnings);
 	}
+	if (p->wstate)
+		p->s->ops->worker_free(p->s->ctx, p->wstate);
 	free(p->b);
 	free(p->w);
 	wd_framer_free(p->framer);
+	wd_framer_free(p->carry);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->ready);
 	pthread_cond_destroy(&p->done);

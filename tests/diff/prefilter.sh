@@ -1,10 +1,17 @@
 #!/bin/sh
 # Differential test: neither the prefilter (whydenied/lite.h) nor worker
 # threads (--jobs) may change any output. Every fixture, sample and trap
-# file, and generated corpora, are scanned three ways - prefilter off and
-# one thread; prefilter on and one thread; prefilter on and three threads
-# with small batches - and the report (JSON, Markdown, cause CSV), the
-# per-failure CSV and JSON, stderr and the exit code must be byte-identical.
+# file, and generated corpora, are scanned five ways - prefilter off and
+# one thread; prefilter on and one thread; three threads cutting the input
+# into small blocks (src/input/scan.c), with the prefilter on and off;
+# three threads with small batches of entries framed by the reading
+# thread - and the report (JSON, Markdown, cause CSV), the per-failure CSV
+# and JSON, stderr and the exit code must be byte-identical.
+#
+# Generated inputs in shapes that defeat the block cutter's guesses are
+# among them: pretty-printed objects one after another (a '{' in column 0
+# only at the top), json.dumps(indent=0) arrays (every nested "},\n{"
+# looks like a top-level one), compact arrays, a page bigger than a block.
 # Usage: prefilter.sh WHYDENIED_BINARY
 set -u
 WD=$1
@@ -16,22 +23,52 @@ T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 python3 "$TOP/bench/gen.py" --size 4 --failures 0.2 --seed 7 "$T/gen.jsonl" 2>/dev/null
 python3 "$TOP/bench/gen.py" --size 4 --failures 0.2 --seed 8 --format array "$T/gen.json" 2>/dev/null
+python3 "$TOP/bench/gen.py" --size 1 --failures 0.2 --seed 9 "$T/small.jsonl" 2>/dev/null
+python3 - "$T" <<'PY'
+import json, sys
+t = sys.argv[1]
+es = [json.loads(l) for l in open(t + "/small.jsonl")]
+with open(t + "/pretty-stream.json", "w") as f:
+    for e in es:
+        f.write(json.dumps(e, indent=2) + "\n")
+with open(t + "/indent0.json", "w") as f:
+    json.dump(es, f, indent=0)
+with open(t + "/compact.json", "w") as f:
+    json.dump(es, f, separators=(",", ":"))
+with open(t + "/page.json", "w") as f:
+    json.dump({"entries": es[:300], "nextPageToken": "tok"}, f, indent=1)
+with open(t + "/mixed.jsonl", "w") as f:
+    for i, e in enumerate(es[:400]):
+        if i % 50 == 7:
+            f.write(json.dumps(e, indent=0) + "\n")     # '{' in column 0 inside
+        elif i % 50 == 19:
+            f.write(json.dumps(e)[:300] + "\n")         # a line cut short
+        elif i % 50 == 31:
+            f.write(json.dumps(e) + " " + json.dumps(e) + "\n")
+        else:
+            f.write(json.dumps(e) + "\n")
+PY
 pass=0; fail=0
 for input in "$HERE"/traps.jsonl "$TOP"/tests/decode/*.json "$TOP"/tests/decode/containers \
-	"$TOP"/tests/corpus/entries.jsonl "$TOP"/samples "$T/gen.jsonl" "$T/gen.json"; do
-	for way in "0 1" "1 1" "1 3"; do
+	"$TOP"/tests/corpus/entries.jsonl "$TOP"/samples "$T/gen.jsonl" "$T/gen.json" \
+	"$T/pretty-stream.json" "$T/indent0.json" "$T/compact.json" "$T/page.json" \
+	"$T/mixed.jsonl"; do
+	for way in "0 1 1" "1 1 1" "1 3 1" "0 3 1" "1 3 0"; do
 		set -- $way
-		d="$T/pf$1-j$2"
+		d="$T/pf$1-j$2-b$3"
 		mkdir -p "$d"
-		WHYDENIED_PREFILTER=$1 WHYDENIED_BATCH_ITEMS=7 "$WD" scan "$input" \
+		WHYDENIED_PREFILTER=$1 WHYDENIED_BATCH_ITEMS=7 WHYDENIED_BLOCKS=$3 \
+		WHYDENIED_BLOCK_BYTES=2000 "$WD" scan "$input" \
 			--jobs "$2" --format json \
 			--events-csv "$d/ev.csv" --events-json "$d/ev.json" \
 			--csv "$d/c.csv" --markdown "$d/r.md" \
 			--max-warnings 1000 >"$d/out.json" 2>"$d/err"
 		echo $? >"$d/rc"
 	done
-	if diff -r "$T/pf0-j1" "$T/pf1-j1" >"$T/diff" &&
-	   diff -r "$T/pf1-j1" "$T/pf1-j3" >>"$T/diff"; then
+	if diff -r "$T/pf0-j1-b1" "$T/pf1-j1-b1" >"$T/diff" &&
+	   diff -r "$T/pf1-j1-b1" "$T/pf1-j3-b1" >>"$T/diff" &&
+	   diff -r "$T/pf1-j1-b1" "$T/pf0-j3-b1" >>"$T/diff" &&
+	   diff -r "$T/pf1-j1-b1" "$T/pf1-j3-b0" >>"$T/diff"; then
 		pass=$((pass + 1))
 	else
 		fail=$((fail + 1))

@@ -501,6 +501,22 @@ static void sc_sink_merge(void *ctx, void *sink)
 	free(k);
 }
 
+static void sc_sink_drop(void *ctx, void *sink)
+{
+	struct sc_sink *k = sink;
+	size_t i;
+
+	(void)ctx;
+	for (i = 0; i < k->n; i++) {
+		free(k->ids[i]);
+		free(k->srcs[i]);
+	}
+	free(k->ids);
+	free(k->srcs);
+	free(k->fail);
+	free(k);
+}
+
 static const struct wd_scan_ops sc_ops = {
 	.on_entry = sc_on_entry,
 	.on_warning = sc_on_warning,
@@ -510,6 +526,7 @@ static const struct wd_scan_ops sc_ops = {
 	.sink_new = sc_sink_new,
 	.sink_entry = sc_sink_entry,
 	.sink_merge = sc_sink_merge,
+	.sink_drop = sc_sink_drop,
 };
 
 /* Scanner modes: the success prefilter (wd_lite_decode) is on unless
@@ -2314,6 +2331,163 @@ static size_t list_inputs(char ***out, size_t *nfix)
 	return n;
 }
 
+/* ---- block mode: three workers frame blocks of raw input ----
+ *
+ * With jobs > 1 a stream of objects or an array with elements on lines of
+ * their own is cut into blocks at guessed entry boundaries, framed by the
+ * workers and checked at the merge (src/input/scan.c). Whatever the
+ * guesses, the result must be one thread's; good guesses must not be
+ * framed twice, and wrong ones must be. */
+
+static char *blk_entry_json(struct wd_buf *b, int i, const char *nl)
+{
+	/* Every fifth entry a failure; authorizationInfo items are objects
+	 * in an array, so "},<nl>{" occurs inside entries too. */
+	wd_buf_printf(b,
+		      "{\"insertId\":\"b%d\",\"logName\":\"projects/p/logs/"
+		      "cloudaudit.googleapis.com%%2Factivity\",\"timestamp\":"
+		      "\"2026-11-27T10:00:%02dZ\",\"protoPayload\":{"
+		      "\"methodName\":\"m\",\"status\":%s,"
+		      "\"authorizationInfo\":[%s{\"permission\":\"a\","
+		      "\"granted\":true},%s{\"permission\":\"b\","
+		      "\"granted\":true}]}}",
+		      i, i % 60, i % 5 == 0 ? "{\"code\":7}" : "{}", nl, nl);
+	return b->ptr;
+}
+
+static bool same_logs(const char *what, const struct sc_log *a,
+		      const struct sc_log *b)
+{
+	const struct wd_scan_stats *sa = wd_scanner_stats(a->s);
+	const struct wd_scan_stats *sb = wd_scanner_stats(b->s);
+	size_t i;
+	bool ok = a->n == b->n && a->nwarn == b->nwarn &&
+		  sa->skipped == sb->skipped && sa->entries == sb->entries &&
+		  sa->failures == sb->failures;
+
+	for (i = 0; ok && i < a->n; i++)
+		ok = strcmp(a->ids[i], b->ids[i]) == 0 &&
+		     strcmp(a->srcs[i], b->srcs[i]) == 0 &&
+		     a->fail[i] == b->fail[i];
+	for (i = 0; ok && i < a->nwarn; i++)
+		ok = strcmp(a->warn[i], b->warn[i]) == 0;
+	if (!ok) {
+		print_error("%s: one thread and block mode differ\n", what);
+		sc_dump("one thread", a);
+		sc_dump("blocks", b);
+	}
+	return ok;
+}
+
+/* Scans p in one thread and with 3 workers in blocks of block_bytes;
+ * returns the blocks framed again, or -1 when the results differ. */
+static long blk_compare(const char *what, const char *p, size_t n,
+			const char *block_bytes)
+{
+	struct sc_log one, three;
+	long reframed;
+	bool ok;
+
+	sc_init(&one);
+	sc_mem(&one, "in.json", p, n);
+	setenv("WHYDENIED_BLOCK_BYTES", block_bytes, 1);
+	sc_init_mode(&three, 2);
+	sc_mem(&three, "in.json", p, n);
+	unsetenv("WHYDENIED_BLOCK_BYTES");
+	ok = one.n > 0 && same_logs(what, &one, &three);
+	reframed = (long)wd_scanner_stats(three.s)->reframed;
+	sc_free(&one);
+	sc_free(&three);
+	return ok ? reframed : -1;
+}
+
+static void test_blocks_stream(void **state)
+{
+	struct wd_buf in, e;
+	int i;
+
+	(void)state;
+	wd_buf_init(&in, 1u << 24);
+	wd_buf_init(&e, 4096);
+	for (i = 0; i < 400; i++) {
+		wd_buf_clear(&e);
+		wd_buf_adds(&in, blk_entry_json(&e, i, ""));
+		wd_buf_adds(&in, i % 7 == 3 ? "\r\n" : "\n");
+	}
+	/* Real NDJSON: every guess is right. */
+	assert_int_equal(blk_compare("ndjson", in.ptr, in.len, "1500"), 0);
+	assert_int_equal(blk_compare("ndjson-tiny", in.ptr, in.len, "1"), 0);
+	wd_buf_release(&in);
+	wd_buf_release(&e);
+}
+
+static void test_blocks_array(void **state)
+{
+	struct wd_buf in, e;
+	int i;
+
+	(void)state;
+	wd_buf_init(&in, 1u << 24);
+	wd_buf_init(&e, 4096);
+	/* Elements on lines of their own, indented by two: the cutter looks
+	 * for "},\n  {", which only the top level has. */
+	wd_buf_adds(&in, "[\n  ");
+	for (i = 0; i < 400; i++) {
+		wd_buf_clear(&e);
+		wd_buf_adds(&in, blk_entry_json(&e, i, ""));
+		wd_buf_adds(&in, i < 399 ? ",\n  " : "\n]\n");
+	}
+	assert_int_equal(blk_compare("array", in.ptr, in.len, "1500"), 0);
+	wd_buf_release(&in);
+	wd_buf_release(&e);
+}
+
+static void test_blocks_wrong_guesses(void **state)
+{
+	struct wd_buf in, e;
+	int i;
+
+	(void)state;
+	wd_buf_init(&in, 1u << 24);
+	wd_buf_init(&e, 4096);
+	/* json.dumps(indent=0)-like: every element and every authorization
+	 * item starts in column 0, so many cuts land inside entries. */
+	wd_buf_adds(&in, "[\n");
+	for (i = 0; i < 300; i++) {
+		wd_buf_clear(&e);
+		wd_buf_adds(&in, blk_entry_json(&e, i, "\n"));
+		wd_buf_adds(&in, i < 299 ? ",\n" : "\n]\n");
+	}
+	{
+		/* Whether a cut lands inside an entry depends on where the
+		 * block size falls: try several, all must agree. */
+		static const char *const sizes[] = { "333", "700", "1040" };
+		long sum = 0, r;
+		size_t k;
+
+		for (k = 0; k < 3; k++) {
+			r = blk_compare("indent0", in.ptr, in.len, sizes[k]);
+			assert_true(r >= 0);
+			sum += r;
+		}
+		assert_true(sum > 0);
+	}
+	/* A stream with a '{' in column 0 inside entries, a line cut short
+	 * and a stray line of text between good lines. */
+	wd_buf_clear(&in);
+	for (i = 0; i < 300; i++) {
+		wd_buf_clear(&e);
+		blk_entry_json(&e, i, i % 2 == 0 ? "\n" : "");
+		if (i % 31 == 5)
+			e.len = e.len / 2;
+		wd_buf_add(&in, e.ptr, e.len);
+		wd_buf_adds(&in, i % 37 == 11 ? "\nnot json\n" : "\n");
+	}
+	assert_true(blk_compare("stream-traps", in.ptr, in.len, "900") > 0);
+	wd_buf_release(&in);
+	wd_buf_release(&e);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -2352,6 +2526,9 @@ int main(void)
 		T(test_two_inputs),
 		T(test_chunk_bad_cases),
 		T(test_chunk_random),
+		T(test_blocks_stream),
+		T(test_blocks_array),
+		T(test_blocks_wrong_guesses),
 	};
 	size_t nc = sizeof(containers) / sizeof(containers[0]);
 	size_t nb = sizeof(bad_cases) / sizeof(bad_cases[0]);

@@ -38,8 +38,9 @@ struct group {
 };
 
 struct allowed {
-	uint64_t hash;		/* of key: compared before the key */
+	uint64_t hash;		/* of key (hash_mem): compared before it */
 	char *key;		/* principal \t permission */
+	size_t klen;
 	long long last_t;
 	struct allowed *next;
 };
@@ -79,6 +80,36 @@ static uint64_t hash(const char *s)
 		h *= 1099511628211ull;
 	}
 	return h;
+}
+
+/* The allowed table's hash: eight bytes a step, as it runs for every
+ * granted permission of every success. */
+static uint64_t hash_mem(const char *p, size_t n)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
+
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	if (n > 0) {
+		w = 0;
+		memcpy(&w, p, n);
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+static struct allowed *allowed_find(struct allowed *x, uint64_t hv,
+				    const char *key, size_t klen)
+{
+	for (; x; x = x->next)
+		if (x->hash == hv && x->klen == klen &&
+		    memcmp(x->key, key, klen) == 0)
+			return x;
+	return NULL;
 }
 
 struct wd_agg *wd_agg_new(const struct wd_config *cfg)
@@ -590,16 +621,19 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	struct wd_str m = wd_entry_get(e, WD_F_METHOD);
 	struct wd_str principal = wd_entry_get(e, WD_F_PRINCIPAL);
 	struct wd_str perm, granted;
-	long long t = ts_of(e);
+	long long t;
 	size_t pp = 0, gp = 0;
 
 	note_log(a, e);
-	if (t < 0)
-		return;
 	/* Cheap pre-check: every method the hints look for contains one
 	 * of these. */
 	if (m.ptr && !hint_method(m))
 		m.ptr = NULL;
+	if (!m.ptr && !principal.ptr)
+		return;
+	t = ts_of(e);
+	if (t < 0)
+		return;
 	if (method_has(m, "SetIamPolicy") ||
 	    method_has(m, "setIamPermissions"))
 		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, false);
@@ -621,17 +655,16 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 		wd_buf_add(&a->tmp, principal.ptr, principal.len);
 		wd_buf_addc(&a->tmp, '\t');
 		wd_buf_add(&a->tmp, perm.ptr, perm.len);
-		hv = hash(a->tmp.ptr);
+		hv = hash_mem(a->tmp.ptr, a->tmp.len);
 		h = hv % a->nbuckets;
-		for (x = a->allowed[h]; x; x = x->next)
-			if (x->hash == hv && strcmp(x->key, a->tmp.ptr) == 0)
-				break;
+		x = allowed_find(a->allowed[h], hv, a->tmp.ptr, a->tmp.len);
 		if (x == NULL) {
 			if (a->nallowed >= ALLOWED_MAX)
 				continue;
 			x = wd_xcalloc(1, sizeof(*x));
 			x->hash = hv;
 			x->key = wd_xstrndup(a->tmp.ptr, a->tmp.len);
+			x->klen = a->tmp.len;
 			x->last_t = t;
 			x->next = a->allowed[h];
 			a->allowed[h] = x;
@@ -650,12 +683,10 @@ static long long allowed_after(struct wd_agg *a, const char *principal,
 
 	wd_buf_clear(&a->tmp);
 	wd_buf_printf(&a->tmp, "%s\t%s", principal, perm);
-	hv = hash(a->tmp.ptr);
+	hv = hash_mem(a->tmp.ptr, a->tmp.len);
 	h = hv % a->nbuckets;
-	for (x = a->allowed[h]; x; x = x->next)
-		if (x->hash == hv && strcmp(x->key, a->tmp.ptr) == 0)
-			return x->last_t;
-	return -1;
+	x = allowed_find(a->allowed[h], hv, a->tmp.ptr, a->tmp.len);
+	return x ? x->last_t : -1;
 }
 
 /* Appends src's values to dst as if they had been added one by one. */
@@ -724,13 +755,11 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 		struct allowed *x;
 
 		for (x = src->allowed[i]; x; x = x->next) {
-			struct allowed *y;
-			uint64_t h = hash(x->key) % dst->nbuckets;
+			uint64_t h = x->hash % dst->nbuckets;
+			struct allowed *y = allowed_find(dst->allowed[h],
+							 x->hash, x->key,
+							 x->klen);
 
-			for (y = dst->allowed[h]; y; y = y->next)
-				if (y->hash == x->hash &&
-				    strcmp(y->key, x->key) == 0)
-					break;
 			if (y) {
 				if (x->last_t > y->last_t)
 					y->last_t = x->last_t;
@@ -738,6 +767,7 @@ void wd_agg_merge(struct wd_agg *dst, struct wd_agg *src)
 				y = wd_xcalloc(1, sizeof(*y));
 				y->hash = x->hash;
 				y->key = wd_xstrdup(x->key);
+				y->klen = x->klen;
 				y->last_t = x->last_t;
 				y->next = dst->allowed[h];
 				dst->allowed[h] = y;

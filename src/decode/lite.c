@@ -17,6 +17,8 @@ struct cur {
 	size_t i;
 	struct wd_entry *e;
 	uint64_t nl;		/* newlines passed in whitespace */
+	size_t word;		/* p[64 * word, +64) has special bits bits */
+	uint64_t bits;
 	/* What the success needs. */
 	struct wd_str ts, log_name, insert_id, method, email, subject;
 	bool proto;
@@ -46,34 +48,87 @@ static int hexdig(char ch)
 	       (ch >= 'A' && ch <= 'F');
 }
 
+/* Bit k set when p[k] is '"', '\\', a control byte or >= 0x80, for k in
+ * [0, len), len <= 64. A signed compare below 0x20 finds control bytes
+ * and bytes >= 0x80 at once. */
+static inline uint64_t special_bits(const char *p, size_t len)
+{
+	uint64_t m = 0;
+	size_t k = 0;
+#if WD_HAVE_SSE2
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+
+	for (; k + 16 <= len; k += 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
+		__m128i y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+						      _mm_cmpeq_epi8(x, bs)),
+					 _mm_cmplt_epi8(x, sp));
+
+		m |= (uint64_t)(unsigned)_mm_movemask_epi8(y) << k;
+	}
+#endif
+	for (; k < len; k++) {
+		unsigned char ch = (unsigned char)p[k];
+
+		if (ch == '"' || ch == '\\' || ch < 0x20 || ch >= 0x80)
+			m |= 1ull << k;
+	}
+	return m;
+}
+
+/* Index of the first special byte (see special_bits) in c->p[i, c->n), or
+ * c->n. The prefilter's hot spot: the bits of each 64-byte stretch of the
+ * input are found once and kept, as the scan only moves forward, so a
+ * string costs a shift and a count of trailing zeros, not a loop. */
+static inline size_t str_special(struct cur *c, size_t i)
+{
+	while (i < c->n) {
+		size_t w = i / 64, base = w * 64;
+		uint64_t bits;
+
+		if (w != c->word) {
+			size_t len = c->n - base < 64 ? c->n - base : 64;
+
+			c->word = w;
+			c->bits = special_bits(c->p + base, len);
+		}
+		bits = c->bits >> (i - base);
+		if (bits)
+			return i + (size_t)__builtin_ctzll(bits);
+		i = base + 64;
+	}
+	return c->n;
+}
+
 /* A string at c->i (the opening quote). *out is the raw content; *esc says
  * whether it holds escapes. Non-ASCII bytes defer (UTF-8 is the full
  * decoder's to validate). */
 static int string(struct cur *c, struct wd_str *out, bool *esc)
 {
-	size_t i = c->i + 1;
+	const char *p = c->p;
+	size_t i = c->i + 1, n = c->n;
 
 	*esc = false;
 	for (;;) {
-		i += wd_find_str_special(c->p + i, c->n - i, 1);
-		if (i >= c->n)
+		i = str_special(c, i);
+		if (i >= n)
 			return DEFER;
-		if (c->p[i] == '"')
+		if (p[i] == '"')
 			break;
-		if (c->p[i] != '\\')
+		if (p[i] != '\\')
 			return DEFER;	/* control byte or >= 0x80 */
 		*esc = true;
-		if (i + 1 >= c->n)
+		if (i + 1 >= n)
 			return DEFER;
-		switch (c->p[i + 1]) {
+		switch (p[i + 1]) {
 		case '"': case '\\': case '/': case 'b': case 'f': case 'n':
 		case 'r': case 't':
 			i += 2;
 			break;
 		case 'u':
-			if (i + 6 > c->n || !hexdig(c->p[i + 2]) ||
-			    !hexdig(c->p[i + 3]) || !hexdig(c->p[i + 4]) ||
-			    !hexdig(c->p[i + 5]))
+			if (i + 6 > n || !hexdig(p[i + 2]) || !hexdig(p[i + 3]) ||
+			    !hexdig(p[i + 4]) || !hexdig(p[i + 5]))
 				return DEFER;
 			i += 6;
 			break;
@@ -81,7 +136,7 @@ static int string(struct cur *c, struct wd_str *out, bool *esc)
 			return DEFER;
 		}
 	}
-	out->ptr = c->p + c->i + 1;
+	out->ptr = p + c->i + 1;
 	out->len = i - c->i - 1;
 	c->i = i + 1;
 	return 0;
@@ -445,6 +500,7 @@ enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 	const char *kind;
 
 	memset(&c, 0, sizeof(c));
+	c.word = SIZE_MAX;
 	c.p = p;
 	c.n = n;
 	c.e = e;

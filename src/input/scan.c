@@ -25,6 +25,7 @@ static void pipeline_free(struct pipeline *p);
 static struct pipeline *pipeline_new(struct wd_scanner *s);
 static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
 			     size_t n, struct wd_err *rerr);
+static void drain(struct pipeline *p);
 
 struct wd_scanner {
 	const struct wd_scan_ops *ops;
@@ -53,9 +54,15 @@ struct wd_scanner {
 static void warn(struct wd_scanner *s, const char *fmt, ...)
 	WD_PRINTF(2, 3);
 
+/* A message from the reading thread. Batches still in the workers hold
+ * earlier inputs' messages: they go first, so that the order is one
+ * thread's. */
 static void warn(struct wd_scanner *s, const char *fmt, ...)
 {
 	va_list ap;
+
+	if (s->pl)
+		drain(s->pl);
 
 	va_start(ap, fmt);
 	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
@@ -470,6 +477,9 @@ static int scan_reader(struct wd_scanner *s, struct wd_reader *r,
 			input_failed(s, in, WD_INPUT_SKIPPED, msg);
 			return 0;
 		}
+		/* Text is analysed on this thread: earlier inputs first. */
+		if (s->pl)
+			drain(s->pl);
 		if (in)
 			in->text = true;
 		s->st.inputs_ok++;
@@ -644,6 +654,10 @@ int wd_scan_path(struct wd_scanner *s, const char *path, struct wd_err *err)
 	} else {
 		ret = scan_file(s, path, false);
 	}
+	if (s->pl)
+		drain(s->pl);
+	if (ret == 0)
+		ret = s->stop;
 	if (ret < 0)
 		return wd_err_set(err, ret, "scan stopped");
 	return 0;
@@ -659,6 +673,10 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 		return err->code;
 	ret = scan_reader(s, r, name, false);
 	wd_reader_close(r);
+	if (s->pl)
+		drain(s->pl);
+	if (ret == 0)
+		ret = s->stop;
 	if (ret < 0)
 		return wd_err_set(err, ret, "scan stopped");
 	return 0;
@@ -666,6 +684,8 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 
 void wd_scan_begin(struct wd_scanner *s, const char *name)
 {
+	if (s->pl)
+		drain(s->pl);
 	s->push_name = wd_xstrdup(name);
 	s->path = s->push_name;
 	s->cur = add_input(s, name);
@@ -761,7 +781,8 @@ struct item {
 struct batch {
 	enum batch_state state;
 	uint64_t seq;
-	const char *path;
+	char *path;		/* its input's (inputs may end before it) */
+	size_t input;		/* index in st.inputs, or SIZE_MAX */
 	char *bytes;		/* BATCH_CAP */
 	size_t len;
 	struct wd_buf notes;	/* framer skip messages */
@@ -770,6 +791,7 @@ struct batch {
 	/* Block mode: bytes are raw input, framed by the worker. */
 	bool block;
 	bool first;		/* an input's first block: a fresh framer */
+	bool last;		/* its last: the merge finishes the framer */
 	struct wd_framer_pos pos;	/* where the block begins (guessed) */
 	struct wd_framer *fr;
 	struct wd_buf metas;	/* on_meta calls: key NUL len value */
@@ -810,7 +832,8 @@ struct pipeline {
 	uint64_t seq_fill;	/* next sequence number to hand out */
 	uint64_t seq_merge;	/* next sequence number to merge */
 	struct batch *fill;	/* being filled */
-	const char *path;
+	const char *path;	/* the input being read */
+	size_t input;		/* its index in st.inputs, or SIZE_MAX */
 	size_t max_items;	/* items a batch (BATCH_ITEMS) */
 	size_t block_bytes;	/* bytes a block (BATCH_BYTES) */
 	bool blocks;		/* block mode allowed */
@@ -823,7 +846,6 @@ struct pipeline {
 	char sep[SEP_MAX];	/* an array's indent before elements */
 	size_t sep_len;
 	void *wstate;		/* the reading thread's, made on demand */
-	uint64_t reframed;	/* blocks the reading thread framed again */
 };
 
 static void batch_reset(struct batch *b)
@@ -832,6 +854,9 @@ static void batch_reset(struct batch *b)
 	b->nitems = 0;
 	b->block = false;
 	b->first = false;
+	b->last = false;
+	free(b->path);
+	b->path = NULL;
 	wd_buf_clear(&b->notes);
 	wd_buf_clear(&b->metas);
 	wd_buf_clear(&b->warnings);
@@ -861,13 +886,6 @@ static void batch_warn(struct batch *b, const char *path, uint64_t line,
 static void run_skip(struct run *r, enum wd_skip reason, uint64_t line,
 		     const char *msg)
 {
-	struct wd_scanner *s = r->p->s;
-
-	if (r->b == NULL) {
-		count_skip(s, reason);
-		warn(s, "%s:%llu: %s", s->path, (unsigned long long)line, msg);
-		return;
-	}
 	r->b->skipped++;
 	r->b->skipped_by[reason]++;
 	batch_warn(r->b, r->b->path, line, msg);
@@ -878,8 +896,6 @@ static int run_decoded(struct run *r, struct wd_entry *e)
 	struct wd_scanner *s = r->p->s;
 	struct batch *b = r->b;
 
-	if (b == NULL)
-		return emit(s, e);
 	b->entries++;
 	if (e->failure)
 		b->failures++;
@@ -899,8 +915,8 @@ static int run_entry(struct run *r, const char *p, size_t n, uint64_t line,
 	enum wd_skip reason = WD_SKIP_SYNTAX;
 	struct wd_err err;
 
-	if (decode_one(r->dec, r->e, s->prefilter, r->b ? r->b->path : s->path,
-		       p, n, line, offset, &reason, &err) < 0) {
+	if (decode_one(r->dec, r->e, s->prefilter, r->b->path, p, n, line,
+		       offset, &reason, &err) < 0) {
 		run_skip(r, reason, line, err.msg);
 		return 0;
 	}
@@ -924,13 +940,7 @@ static void blk_skip(void *ctx, enum wd_skip reason, uint64_t line,
 static void blk_meta(void *ctx, const char *key, const char *val, size_t n)
 {
 	struct run *r = ctx;
-	struct wd_scanner *s = r->p->s;
 
-	if (r->b == NULL) {
-		if (s->ops->on_meta)
-			s->ops->on_meta(s->ctx, key, val, n);
-		return;
-	}
 	(void)wd_buf_adds(&r->b->metas, key);
 	(void)wd_buf_addc(&r->b->metas, '\0');
 	(void)wd_buf_add(&r->b->metas, (const char *)&n, sizeof(n));
@@ -948,8 +958,7 @@ static int blk_try(void *ctx, const char *p, size_t n, uint64_t line,
 	    (!allow_nl && *nl > 0))
 		return 0;
 	wd_decoder_clear(r->dec);
-	add_source(r->dec, r->e, r->b ? r->b->path : r->p->s->path, line,
-		   offset);
+	add_source(r->dec, r->e, r->b->path, line, offset);
 	*used = end;
 	return run_decoded(r, r->e);
 }
@@ -1058,14 +1067,18 @@ static void block_settle(struct pipeline *p, struct batch *b)
 	struct wd_framer *t;
 	struct run r;
 
-	if (!b->first) {
-		wd_framer_pos(p->carry, &at);
-		if (b->pos.at != WD_AT_ELSEWHERE && at.at == b->pos.at &&
-		    at.line == b->pos.line && at.offset == b->pos.offset &&
-		    at.prev_nl == b->pos.prev_nl)
-			goto keep;
+	wd_framer_pos(p->carry, &at);
+	if (b->first || (b->pos.at != WD_AT_ELSEWHERE && at.at == b->pos.at &&
+			 at.line == b->pos.line &&
+			 at.offset == b->pos.offset &&
+			 at.prev_nl == b->pos.prev_nl)) {
+		/* A good guess: the block's framer is the true one now. */
+		t = p->carry;
+		p->carry = b->fr;
+		b->fr = t;
+	} else {
 		/* Wrong guess: drop what the worker found. */
-		p->reframed++;
+		p->s->st.reframed++;
 		if (b->sink)
 			ops->sink_drop(p->s->ctx, b->sink);
 		wd_buf_clear(&b->metas);
@@ -1080,12 +1093,14 @@ static void block_settle(struct pipeline *p, struct batch *b)
 		main_run(p, &r, b);
 		wd_framer_set_ctx(p->carry, &r);
 		wd_framer_feed(p->carry, b->bytes, b->len);
-		return;
 	}
-keep:
-	t = p->carry;
-	p->carry = b->fr;
-	b->fr = t;
+	if (b->last && b->stop == 0 && p->s->stop == 0) {
+		/* The input ends: what the framer still holds is reported
+		 * with the block. */
+		main_run(p, &r, b);
+		wd_framer_set_ctx(p->carry, &r);
+		wd_framer_finish(p->carry);
+	}
 }
 
 /* Merges one done batch into the scanner (reading thread, in order). */
@@ -1103,10 +1118,12 @@ static void batch_merge(struct pipeline *p, struct batch *b)
 	s->st.skipped += b->skipped;
 	for (k = 0; k < WD_SKIP__COUNT; k++)
 		s->st.skipped_by[k] += b->skipped_by[k];
-	if (s->cur) {
-		s->cur->entries += b->entries;
-		s->cur->failures += b->failures;
-		s->cur->skipped += b->skipped;
+	if (b->input < s->st.ninputs) {
+		struct wd_input_stat *in = &s->st.inputs[b->input];
+
+		in->entries += b->entries;
+		in->failures += b->failures;
+		in->skipped += b->skipped;
 	}
 	if (b->first_ts)
 		note_ts(s, (struct wd_str){ b->first_ts, strlen(b->first_ts) });
@@ -1192,7 +1209,8 @@ static struct batch *get_fill(struct pipeline *p)
 	p->fill = &p->b[i];
 	p->fill->state = B_BUSY;	/* owned by the reading thread */
 	p->fill->seq = p->seq_fill++;
-	p->fill->path = p->path;
+	p->fill->path = wd_xstrdup(p->path);
+	p->fill->input = p->input;
 	pthread_mutex_unlock(&p->mu);
 	return p->fill;
 }
@@ -1413,6 +1431,7 @@ static ssize_t read_blocks(struct pipeline *p, struct wd_reader *r,
 		pos.at = cut < b->len ? p->at : WD_AT_ELSEWHERE;
 		tail = b->len - cut;
 		b->len = cut;
+		b->last = eof && tail == 0;
 		submit(p);
 		if (tail == 0 && (eof || s->stop != 0))
 			break;
@@ -1496,7 +1515,10 @@ static struct pipeline *pipeline_new(struct wd_scanner *s)
 
 static void pipeline_input(struct pipeline *p, const char *path)
 {
+	struct wd_scanner *s = p->s;
+
 	p->path = path;
+	p->input = s->cur ? (size_t)(s->cur - s->st.inputs) : SIZE_MAX;
 	wd_framer_reset(p->framer);
 }
 
@@ -1510,19 +1532,10 @@ static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
 
 	pipeline_input(p, s->path);
 	block_shape(p, s->chunk, n);
-	if (p->at != WD_AT_ELSEWHERE && p->blocks) {
-		struct run run;
-
-		got = read_blocks(p, r, n, rerr);
-		drain(p);
-		s->st.reframed = p->reframed;
-		if (s->stop == 0) {
-			main_run(p, &run, NULL);
-			wd_framer_set_ctx(p->carry, &run);
-			wd_framer_finish(p->carry);
-		}
-		return got;
-	}
+	/* No waiting for the workers at the end: the next input's batches
+	 * may start while this one's finish (see warn). */
+	if (p->at != WD_AT_ELSEWHERE && p->blocks)
+		return read_blocks(p, r, n, rerr);
 	while (got > 0 && s->stop == 0) {
 		wd_framer_feed(p->framer, s->chunk, (size_t)got);
 		if (s->stop != 0)
@@ -1533,7 +1546,7 @@ static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
 	}
 	if (s->stop == 0)
 		wd_framer_finish(p->framer);
-	drain(p);
+	submit(p);	/* a batch holds one input's entries */
 	return got;
 }
 
@@ -1543,6 +1556,7 @@ static void pipeline_free(struct pipeline *p)
 
 	if (p == NULL)
 		return;
+	drain(p);
 	pthread_mutex_lock(&p->mu);
 	p->quit = true;
 	pthread_cond_broadcast(&p->ready);

@@ -37,6 +37,27 @@ with open(t + "/compact.json", "w") as f:
     json.dump(es, f, separators=(",", ":"))
 with open(t + "/page.json", "w") as f:
     json.dump({"entries": es[:300], "nextPageToken": "tok"}, f, indent=1)
+# A directory of small inputs of every kind: with several threads their
+# blocks are in flight together, and messages must keep one thread's order.
+import gzip, os
+d = t + "/tree"
+os.makedirs(d + "/sub")
+for k in range(12):
+    part = es[k * 40:(k + 1) * 40]
+    name = "%s/%s%02d" % (d, "sub/" if k % 3 == 0 else "", k)
+    if k % 4 == 1:
+        json.dump(part, open(name + ".json", "w"), indent=2)
+    elif k % 4 == 2:
+        with gzip.open(name + ".json.gz", "wt") as g:
+            g.write("".join(json.dumps(e) + "\n" for e in part))
+    else:
+        body = "".join(json.dumps(e) + "\n" for e in part)
+        if k == 7:
+            body = body[:len(body) // 2]   # ends inside an entry
+        open(name + ".jsonl", "w").write(body)
+open(d + "/empty.json", "w").close()
+open(d + "/notes.txt", "w").write("not json at all\n")
+open(d + "/bad.json", "w").write('{"insertId": "x", \x01}\n')
 with open(t + "/mixed.jsonl", "w") as f:
     for i, e in enumerate(es[:400]):
         if i % 50 == 7:
@@ -52,7 +73,7 @@ pass=0; fail=0
 for input in "$HERE"/traps.jsonl "$TOP"/tests/decode/*.json "$TOP"/tests/decode/containers \
 	"$TOP"/tests/corpus/entries.jsonl "$TOP"/samples "$T/gen.jsonl" "$T/gen.json" \
 	"$T/pretty-stream.json" "$T/indent0.json" "$T/compact.json" "$T/page.json" \
-	"$T/mixed.jsonl"; do
+	"$T/mixed.jsonl" "$T/tree"; do
 	for way in "0 1 1" "1 1 1" "1 3 1" "0 3 1" "1 3 0"; do
 		set -- $way
 		d="$T/pf$1-j$2-b$3"

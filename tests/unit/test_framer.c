@@ -391,6 +391,7 @@ struct sc_log {
 	char meta[1024];
 	size_t meta_len;
 	int stop_after;		/* on_entry returns -1 after this many */
+	unsigned slow_us;	/* sink_entry sleeps this long */
 	int ret;
 };
 
@@ -467,9 +468,11 @@ static int sc_sink_entry(void *ctx, void *worker, void *sink,
 			 struct wd_entry *e)
 {
 	struct sc_sink *k = sink;
+	struct sc_log *l = ctx;
 
-	(void)ctx;
 	(void)worker;
+	if (l->slow_us)
+		usleep(l->slow_us);	/* keeps batches in flight */
 	k->ids = xrealloc(k->ids, (k->n + 1) * sizeof(*k->ids));
 	k->srcs = xrealloc(k->srcs, (k->n + 1) * sizeof(*k->srcs));
 	k->fail = xrealloc(k->fail, (k->n + 1) * sizeof(*k->fail));
@@ -2488,6 +2491,49 @@ static void test_blocks_wrong_guesses(void **state)
 	wd_buf_release(&e);
 }
 
+/* Several inputs in flight at once: with slow workers, a message the
+ * reading thread writes about a later input (empty, not JSON) must still
+ * come after the messages of earlier inputs' blocks. Regression: an
+ * "empty input" line overtook an earlier file's syntax errors. */
+static void test_blocks_inputs_in_flight(void **state)
+{
+	char root[] = "/tmp/wd-flight-XXXXXX";
+	struct sc_log one, three;
+	struct wd_buf a, e;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	wd_buf_init(&a, 1u << 20);
+	wd_buf_init(&e, 4096);
+	for (i = 0; i < 30; i++) {
+		wd_buf_clear(&e);
+		blk_entry_json(&e, i, "");
+		if (i == 27)
+			e.len /= 2;	/* a line cut short, near the end */
+		wd_buf_add(&a, e.ptr, e.len);
+		wd_buf_addc(&a, '\n');
+	}
+	put(root, "a.jsonl", a.ptr);
+	put(root, "b.json", "");
+	put(root, "c.txt", "not json\n");
+	put(root, "d.jsonl", a.ptr);
+	sc_init(&one);
+	sc_path(&one, root);
+	setenv("WHYDENIED_BLOCK_BYTES", "700", 1);
+	sc_init_mode(&three, 2);
+	three.slow_us = 3000;
+	sc_path(&three, root);
+	unsetenv("WHYDENIED_BLOCK_BYTES");
+	assert_true(one.nwarn >= 4);
+	assert_true(same_logs("inputs in flight", &one, &three));
+	sc_free(&one);
+	sc_free(&three);
+	wd_buf_release(&a);
+	wd_buf_release(&e);
+	rm_rf(root);
+}
+
 #define T(f) cmocka_unit_test(f)
 
 int main(void)
@@ -2529,6 +2575,7 @@ int main(void)
 		T(test_blocks_stream),
 		T(test_blocks_array),
 		T(test_blocks_wrong_guesses),
+		T(test_blocks_inputs_in_flight),
 	};
 	size_t nc = sizeof(containers) / sizeof(containers[0]);
 	size_t nb = sizeof(bad_cases) / sizeof(bad_cases[0]);

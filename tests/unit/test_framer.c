@@ -353,6 +353,53 @@ static bool fr_log_same(const char *name, size_t chunk,
 	return true;
 }
 
+/* Resumable cuts checked by resume_check, over the whole run. */
+static unsigned long resumed_cuts;
+
+/* The invariant the worker threads rely on (wd_framer_pos/resume): at
+ * every cut k where a framer fed [0, k) says it stands at a resumable
+ * place, a second framer resumed there and fed [k, n) must report what
+ * the first would have, entries, skips, lines and offsets alike. Returns
+ * the number of cuts where they differ. */
+static int resume_check(const char *name, const char *p, size_t n,
+			const struct fr_log *whole)
+{
+	struct fr_log both;
+	struct wd_framer *a = wd_framer_new(&fr_ops, &both);
+	struct wd_framer *b = wd_framer_new(&fr_ops, &both);
+	struct wd_framer_pos pos;
+	size_t k;
+	int bad = 0;
+
+	for (k = 0; k <= n; k++) {
+		memset(&both, 0, sizeof(both));
+		wd_framer_reset(a);
+		if (k > 0)
+			assert_int_equal(wd_framer_feed(a, p, k), 0);
+		wd_framer_pos(a, &pos);
+		if (pos.at == WD_AT_ELSEWHERE) {
+			fr_log_free(&both);
+			continue;
+		}
+		assert_int_equal(pos.offset, k);
+		resumed_cuts++;
+		wd_framer_resume(b, &pos);
+		assert_int_equal(wd_framer_feed(b, p + k, n - k), 0);
+		wd_framer_finish(b);
+		both.values = whole->values;	/* counted per framer */
+		if (!fr_log_same(name, k, whole, &both)) {
+			print_error("%s: resumed at %zu (%s) differs\n", name,
+				    k, pos.at == WD_AT_STREAM ? "stream" :
+				    "array");
+			bad++;
+		}
+		fr_log_free(&both);
+	}
+	wd_framer_free(a);
+	wd_framer_free(b);
+	return bad;
+}
+
 /* Re-feeds [p, p + n) in chunk sizes 1..64; returns the number of chunk
  * sizes that differed from the whole feed. */
 static int chunk_check(const char *name, const char *p, size_t n)
@@ -364,6 +411,7 @@ static int chunk_check(const char *name, const char *p, size_t n)
 
 	frame(&whole, f, p, n, 0);
 	wd_framer_free(f);
+	bad += resume_check(name, p, n, &whole);
 	for (chunk = 1; chunk <= 64; chunk++) {
 		f = wd_framer_new(&fr_ops, &part);
 		frame(&part, f, p, n, chunk);
@@ -1349,6 +1397,9 @@ static void test_chunk_bad_cases(void **state)
 	if (bad)
 		fail_msg("%d (case, chunk size) pairs differ from the whole "
 			 "feed", bad);
+	/* The bad cases hold streams and arrays: many cuts resumable. */
+	print_message("resumable cuts checked: %lu\n", resumed_cuts);
+	assert_true(resumed_cuts > 100);
 }
 
 /* Random bytes must frame the same way in every chunk size too. */

@@ -211,22 +211,35 @@ static void on_meta(void *ctx, const char *key, const char *val, size_t n)
 		s->ops->on_meta(s->ctx, key, val, n);
 }
 
-/* The framer's fast path: a plain success is decoded by the prefilter
- * straight from the input, and the framer never walks its bytes. */
+/* The framer's fast path (try_entry in whydenied/framer.h): a plain
+ * success is decoded by the prefilter straight from the input, and the
+ * framer never walks its bytes. Returns whether it took the entry. */
+static bool fast_entry(struct wd_decoder *dec, struct wd_entry *e,
+		       const char *path, const char *p, size_t n,
+		       uint64_t line, uint64_t offset, int allow_nl,
+		       size_t *used, uint64_t *nl)
+{
+	size_t end;
+
+	*used = 0;
+	if (wd_lite_decode_nl(p, n, e, &end, nl) != WD_LITE_SUCCESS ||
+	    (!allow_nl && *nl > 0))
+		return false;
+	wd_decoder_clear(dec);
+	add_source(dec, e, path, line, offset);
+	*used = end;
+	return true;
+}
+
 static int try_entry(void *ctx, const char *p, size_t n, uint64_t line,
 		     uint64_t offset, int allow_nl, size_t *used,
 		     uint64_t *nl)
 {
 	struct wd_scanner *s = ctx;
-	size_t end;
 
-	*used = 0;
-	if (wd_lite_decode_nl(p, n, s->entry, &end, nl) != WD_LITE_SUCCESS ||
-	    (!allow_nl && *nl > 0))
+	if (!fast_entry(s->dec, s->entry, s->path, p, n, line, offset,
+			allow_nl, used, nl))
 		return 0;
-	wd_decoder_clear(s->dec);
-	add_source(s->dec, s->entry, s->path, line, offset);
-	*used = end;
 	return emit(s, s->entry);
 }
 
@@ -955,15 +968,10 @@ static int blk_try(void *ctx, const char *p, size_t n, uint64_t line,
 		   uint64_t offset, int allow_nl, size_t *used, uint64_t *nl)
 {
 	struct run *r = ctx;
-	size_t end;
 
-	*used = 0;
-	if (wd_lite_decode_nl(p, n, r->e, &end, nl) != WD_LITE_SUCCESS ||
-	    (!allow_nl && *nl > 0))
+	if (!fast_entry(r->dec, r->e, r->b->path, p, n, line, offset,
+			allow_nl, used, nl))
 		return 0;
-	wd_decoder_clear(r->dec);
-	add_source(r->dec, r->e, r->b->path, line, offset);
-	*used = end;
 	return run_decoded(r, r->e);
 }
 

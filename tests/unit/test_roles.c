@@ -642,14 +642,17 @@ static bool parse_row(const char *line, char f[3][128])
  * every row: the C ranking is the one check_builtin.py checks. */
 static void test_catalogue_agrees_with_builtin(void **state)
 {
-	struct wd_roles *bt = wd_roles_builtin();
+	struct wd_roles *bt;
 	char line[1024], f[3][128];
 	size_t rows = 0;
 	FILE *fp;
 
 	(void)state;
+	/* Regression: the table was made before the skip and leaked when
+	 * the catalogue is absent (as on CI; LeakSanitizer caught it). */
 	if (catalogue == NULL)
 		skip();
+	bt = wd_roles_builtin();
 	fp = fopen(BUILTIN_INC, "r");
 	assert_non_null(fp);
 	while (fgets(line, sizeof(line), fp)) {

@@ -21,7 +21,7 @@ if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	echo "run-all: tests failed in the sanitizer build (build-asan/ctest.log)" >&2
 	exit 1
 fi
-tail -n 3 build-asan/ctest.log
+grep -E '^[0-9]+% tests passed|^Total Test time' build-asan/ctest.log || true
 
 echo "== normal build"
 cmake -S . -B build -DWD_WERROR=ON -DWD_VALGRIND=ON >/dev/null

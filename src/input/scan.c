@@ -121,6 +121,14 @@ static int emit(void *sctx, struct wd_entry *e)
 	return ret;
 }
 
+/* Bytes read from the current input. */
+static void count_read(struct wd_scanner *s, size_t n)
+{
+	s->st.bytes += n;
+	if (s->cur)
+		s->cur->bytes += n;
+}
+
 static void count_skip(struct wd_scanner *s, enum wd_skip r)
 {
 	s->st.skipped++;
@@ -386,11 +394,8 @@ static int scan_text(struct wd_scanner *s, struct wd_reader *r, ssize_t n)
 			p = nl + 1;
 		}
 		n = wd_reader_read(r, s->chunk, CHUNK, s->err);
-		if (n > 0) {
-			s->st.bytes += (uint64_t)n;
-			if (s->cur)
-				s->cur->bytes += (uint64_t)n;
-		}
+		if (n > 0)
+			count_read(s, (size_t)n);
 	}
 	if (n < 0)
 		ret = (int)n;
@@ -461,11 +466,8 @@ static int scan_reader(struct wd_scanner *s, struct wd_reader *r,
 		in->gzip = r->gzip;
 	/* Read until the first non-blank byte decides the shape. */
 	n = wd_reader_read(r, s->chunk, CHUNK, &rerr);
-	if (n > 0) {
-		s->st.bytes += (uint64_t)n;
-		if (in)
-			in->bytes += (uint64_t)n;
-	}
+	if (n > 0)
+		count_read(s, (size_t)n);
 	json = n > 0 ? looks_like_json(s->chunk, (size_t)n, &empty) : true;
 	if (n < 0) {
 		input_failed(s, in, WD_INPUT_ERROR, rerr.msg);
@@ -513,11 +515,8 @@ static int scan_reader(struct wd_scanner *s, struct wd_reader *r,
 		if (wd_framer_feed(s->framer, s->chunk, (size_t)n) < 0)
 			break;
 		n = wd_reader_read(r, s->chunk, CHUNK, &rerr);
-		if (n > 0) {
-			s->st.bytes += (uint64_t)n;
-			if (in)
-				in->bytes += (uint64_t)n;
-		}
+		if (n > 0)
+			count_read(s, (size_t)n);
 	}
 	if (s->stop != 0)
 		return s->stop;
@@ -709,9 +708,7 @@ void wd_scan_begin(struct wd_scanner *s, const char *name)
 
 int wd_scan_feed(struct wd_scanner *s, const char *p, size_t n)
 {
-	s->st.bytes += n;
-	if (s->cur)
-		s->cur->bytes += n;
+	count_read(s, n);
 	if (s->stop)
 		return s->stop;
 	wd_framer_feed(s->framer, p, n);
@@ -865,6 +862,19 @@ struct pipeline {
 	void *wstate;		/* the reading thread's, made on demand */
 };
 
+/* Forgets what decoding a batch found (not its input). */
+static void batch_clear_results(struct batch *b)
+{
+	wd_buf_clear(&b->metas);
+	wd_buf_clear(&b->warnings);
+	b->entries = b->failures = b->successes = b->skipped = 0;
+	memset(b->skipped_by, 0, sizeof(b->skipped_by));
+	free(b->first_ts);
+	free(b->last_ts);
+	b->first_ts = b->last_ts = NULL;
+	b->stop = 0;
+}
+
 static void batch_reset(struct batch *b)
 {
 	b->len = 0;
@@ -875,14 +885,7 @@ static void batch_reset(struct batch *b)
 	free(b->path);
 	b->path = NULL;
 	wd_buf_clear(&b->notes);
-	wd_buf_clear(&b->metas);
-	wd_buf_clear(&b->warnings);
-	b->entries = b->failures = b->successes = b->skipped = 0;
-	memset(b->skipped_by, 0, sizeof(b->skipped_by));
-	free(b->first_ts);
-	free(b->last_ts);
-	b->first_ts = b->last_ts = NULL;
-	b->stop = 0;
+	batch_clear_results(b);
 	b->sink = NULL;
 }
 
@@ -1093,14 +1096,7 @@ static void block_settle(struct pipeline *p, struct batch *b)
 		p->s->st.reframed++;
 		if (b->sink)
 			ops->sink_drop(p->s->ctx, b->sink);
-		wd_buf_clear(&b->metas);
-		wd_buf_clear(&b->warnings);
-		b->entries = b->failures = b->successes = b->skipped = 0;
-		memset(b->skipped_by, 0, sizeof(b->skipped_by));
-		free(b->first_ts);
-		free(b->last_ts);
-		b->first_ts = b->last_ts = NULL;
-		b->stop = 0;
+		batch_clear_results(b);
 		b->sink = ops->sink_new(p->s->ctx);
 		main_run(p, &r, b);
 		wd_framer_set_ctx(p->carry, &r);
@@ -1411,13 +1407,6 @@ static size_t block_cut(const struct pipeline *pl, const char *p, size_t n)
 	return cut > 0 ? cut : block_cut_before(pl, p, n, n);
 }
 
-static void count_read(struct wd_scanner *s, ssize_t n)
-{
-	s->st.bytes += (uint64_t)n;
-	if (s->cur)
-		s->cur->bytes += (uint64_t)n;
-}
-
 /* Reads the rest of the input (its first n bytes are in s->chunk) into
  * blocks. Returns the last read's result (<0: a read error). */
 static ssize_t read_blocks(struct pipeline *p, struct wd_reader *r,
@@ -1456,7 +1445,7 @@ static ssize_t read_blocks(struct pipeline *p, struct wd_reader *r,
 				eof = true;
 				break;
 			}
-			count_read(s, got);
+			count_read(s, (size_t)got);
 			b->len += (size_t)got;
 		}
 		if (eof || s->stop != 0 || cut == 0)
@@ -1582,7 +1571,7 @@ static ssize_t pipeline_scan(struct pipeline *p, struct wd_reader *r,
 			break;
 		got = wd_reader_read(r, s->chunk, CHUNK, rerr);
 		if (got > 0)
-			count_read(s, got);
+			count_read(s, (size_t)got);
 	}
 	if (s->stop == 0)
 		wd_framer_finish(p->framer);

@@ -195,35 +195,38 @@ static int value(struct cur *c, int depth);
  * must consume the value. */
 typedef int member_fn(struct cur *c, struct wd_str key, int depth);
 
+/* After a container's opener (first) or an item: reads up to the next
+ * item. Returns 1 past the closer, 0 at an item, DEFER on anything else. */
+static inline int next_item(struct cur *c, char close, bool first)
+{
+	ws(c);
+	if (c->i < c->n && c->p[c->i] == close) {
+		c->i++;
+		return 1;
+	}
+	if (!first) {
+		if (c->i >= c->n || c->p[c->i] != ',')
+			return DEFER;
+		c->i++;
+		ws(c);
+	}
+	return c->i < c->n ? 0 : DEFER;
+}
+
 static int object(struct cur *c, int depth, member_fn *member)
 {
 	struct wd_str key;
 	bool esc;
-	int first = 1;
+	bool first = true;
+	int r;
 
 	if (depth > WD_ENTRY_MAX_DEPTH)
 		return DEFER;
 	c->i++;		/* '{' */
-	ws(c);
-	if (c->i < c->n && c->p[c->i] == '}') {
-		c->i++;
-		return 0;
-	}
 	for (;;) {
-		if (!first) {
-			ws(c);
-			if (c->i >= c->n)
-				return DEFER;
-			if (c->p[c->i] == '}') {
-				c->i++;
-				return 0;
-			}
-			if (c->p[c->i] != ',')
-				return DEFER;
-			c->i++;
-		}
-		first = 0;
-		ws(c);
+		if ((r = next_item(c, '}', first)) != 0)
+			return r < 0 ? DEFER : 0;
+		first = false;
 		if (c->i >= c->n || c->p[c->i] != '"')
 			return DEFER;
 		if (string(c, &key, &esc) < 0 || esc)
@@ -243,33 +246,16 @@ static int object(struct cur *c, int depth, member_fn *member)
 
 static int array(struct cur *c, int depth, int (*elem)(struct cur *, int))
 {
-	int first = 1;
+	bool first = true;
+	int r;
 
 	if (depth > WD_ENTRY_MAX_DEPTH)
 		return DEFER;
 	c->i++;		/* '[' */
-	ws(c);
-	if (c->i < c->n && c->p[c->i] == ']') {
-		c->i++;
-		return 0;
-	}
 	for (;;) {
-		if (!first) {
-			ws(c);
-			if (c->i >= c->n)
-				return DEFER;
-			if (c->p[c->i] == ']') {
-				c->i++;
-				return 0;
-			}
-			if (c->p[c->i] != ',')
-				return DEFER;
-			c->i++;
-		}
-		first = 0;
-		ws(c);
-		if (c->i >= c->n)
-			return DEFER;
+		if ((r = next_item(c, ']', first)) != 0)
+			return r < 0 ? DEFER : 0;
+		first = false;
 		if ((elem ? elem(c, depth + 1) : value(c, depth + 1)) < 0)
 			return DEFER;
 	}

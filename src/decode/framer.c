@@ -434,6 +434,25 @@ static void word_done(struct wd_framer *f)
 	f->word_len = 0;
 }
 
+/* A string or scalar at p[i] where an element of the top-level array or
+ * of a page's entries may start: reports it and returns true. */
+static bool elem_not_object(struct wd_framer *f, size_t i)
+{
+	if (f->top_arr && f->depth == 1 && f->expect_elem) {
+		f->expect_elem = false;
+		skip(f, WD_SKIP_NOT_OBJECT, f->line, f->offset + i,
+		     "array element is not an object");
+		return true;
+	}
+	if (f->page && f->in_entries && f->depth == 2 && f->entries_expect) {
+		f->entries_expect = false;
+		skip(f, WD_SKIP_NOT_OBJECT, f->line, f->offset + i,
+		     "entries element is not an object");
+		return true;
+	}
+	return false;
+}
+
 /* True when the byte before p[i] is a newline (column 0). */
 static bool at_bol(const struct wd_framer *f, const char *p, size_t i)
 {
@@ -649,18 +668,8 @@ raw_newline:
 				} else if (f->value_pending) {
 					top_value(f, '"');
 				}
-			} else if (f->top_arr && f->depth == 1 &&
-				   f->expect_elem) {
-				f->expect_elem = false;
-				skip(f, WD_SKIP_NOT_OBJECT, f->line,
-				     f->offset + i,
-				     "array element is not an object");
-			} else if (f->page && f->in_entries &&
-				   f->depth == 2 && f->entries_expect) {
-				f->entries_expect = false;
-				skip(f, WD_SKIP_NOT_OBJECT, f->line,
-				     f->offset + i,
-				     "entries element is not an object");
+			} else if (elem_not_object(f, i)) {
+				/* reported */
 			} else if (f->depth == 0) {
 				f->values++;
 				skip(f, WD_SKIP_NOT_OBJECT, f->line,
@@ -725,18 +734,8 @@ raw_newline:
 				     f->line, f->offset + i,
 				     c == 0 ? "NUL byte outside JSON" : number ?
 				     "a number, not an object" : "not JSON");
-			} else if (f->page && f->in_entries &&
-				   f->depth == 2 && f->entries_expect) {
-				f->entries_expect = false;
-				skip(f, WD_SKIP_NOT_OBJECT, f->line,
-				     f->offset + i,
-				     "entries element is not an object");
-			} else if (f->top_arr && f->depth == 1 &&
-				   f->expect_elem) {
-				f->expect_elem = false;
-				skip(f, WD_SKIP_NOT_OBJECT, f->line,
-				     f->offset + i,
-				     "array element is not an object");
+			} else if (elem_not_object(f, i)) {
+				/* reported */
 			} else if (f->top_obj && f->depth == 1 &&
 				   f->value_pending) {
 				f->value_pending = false;

@@ -38,6 +38,9 @@ void wd_err_clear(struct wd_err *err);
 /* Sets err to code and the formatted message; returns code. err may be NULL. */
 int wd_err_set(struct wd_err *err, int code, const char *fmt, ...) WD_PRINTF(3, 4);
 
+/* Appends text to err's message (cut to fit), keeping its code. */
+void wd_err_append(struct wd_err *err, const char *text);
+
 /* Like wd_err_set, appending ": strerror(errno)". */
 int wd_err_os(struct wd_err *err, int code, const char *fmt, ...) WD_PRINTF(3, 4);
 

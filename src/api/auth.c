@@ -1231,10 +1231,8 @@ static int fetch_service_account(struct wd_cred *c, struct wd_http *h,
 	if (ret == 0)
 		ret = take_oauth_token(c, j, what.ptr, err);
 	else if (ret == WD_EAUTH && strstr(err->msg, "invalid_grant"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg), " (the key may "
-			 "be deleted or disabled, or this machine's clock is "
-			 "wrong)");
+		wd_err_append(err, " (the key may be deleted or disabled, or "
+			      "this machine's clock is wrong)");
 out:
 	jdom_wipe_free(j);
 	buf_wipe(&jwt);
@@ -1267,9 +1265,8 @@ static int fetch_authorized_user(struct wd_cred *c, struct wd_http *h,
 	if (ret == 0)
 		ret = take_oauth_token(c, j, what.ptr, err);
 	else if (ret == WD_EAUTH && strstr(err->msg, "invalid_grant"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg), " (run 'gcloud "
-			 "auth application-default login' again)");
+		wd_err_append(err, " (run 'gcloud auth application-default "
+			      "login' again)");
 out:
 	jdom_wipe_free(j);
 	buf_wipe(&form);
@@ -1452,10 +1449,8 @@ static int sts_exchange(struct wd_cred *c, struct wd_http *h,
 	ret = post_form(c, h, c->sts_url, form.ptr, auth.len ? auth.ptr : NULL,
 			what.ptr, &j, err);
 	if (ret == WD_EAUTH)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg), " (check the "
-			 "workload identity provider's audience and attribute "
-			 "condition)");
+		wd_err_append(err, " (check the workload identity provider's "
+			      "audience and attribute condition)");
 	if (ret < 0)
 		goto out;
 	t = jstr(j, "access_token");
@@ -1540,12 +1535,11 @@ static int generate_access_token(struct wd_cred *c, struct wd_http *h,
 	ret = call(c, h, &rq, what.ptr, &j, why, sizeof(why), err);
 	yajl_gen_free(g);
 	if (ret == WD_EAUTH && strstr(err->msg, "PERMISSION_DENIED"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg), " (the caller "
-			 "needs iam.serviceAccounts.getAccessToken on the "
-			 "service account: roles/iam.workloadIdentityUser for "
-			 "a workload identity pool, "
-			 "roles/iam.serviceAccountTokenCreator otherwise)");
+		wd_err_append(err, " (the caller needs "
+			      "iam.serviceAccounts.getAccessToken on the service "
+			      "account: roles/iam.workloadIdentityUser for a "
+			      "workload identity pool, "
+			      "roles/iam.serviceAccountTokenCreator otherwise)");
 	if (ret < 0)
 		goto out;
 	/* camelCase, and an absolute expiry instead of expires_in */

@@ -27,6 +27,16 @@ int wd_err_set(struct wd_err *err, int code, const char *fmt, ...)
 	return code;
 }
 
+void wd_err_append(struct wd_err *err, const char *text)
+{
+	size_t n;
+
+	if (err == NULL)
+		return;
+	n = strnlen(err->msg, sizeof(err->msg) - 1);
+	snprintf(err->msg + n, sizeof(err->msg) - n, "%s", text);
+}
+
 int wd_err_os(struct wd_err *err, int code, const char *fmt, ...)
 {
 	va_list ap;

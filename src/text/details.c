@@ -808,6 +808,19 @@ static void py_child(struct py *y, int parent, int kid)
 
 static int py_value(struct py *y);
 
+/* A node for the string or word token at hand, and past it. */
+static int py_scalar(struct py *y)
+{
+	int v = py_node(y, y->tok == PT_STR ? PK_STR : PK_WORD);
+
+	if (v >= 0) {
+		y->nodes[v].val = y->tval;
+		y->nodes[v].val_len = y->tlen;
+	}
+	py_next(y);
+	return v;
+}
+
 /* Fields of a protobuf text message until end (or, for an element of the
  * details list written without braces, until ',' or ']'). */
 static int py_msg(struct py *y, enum ptok end)
@@ -836,12 +849,7 @@ static int py_msg(struct py *y, enum ptok end)
 				y->bad = true;
 			py_next(y);
 		} else if (y->tok == PT_STR || y->tok == PT_WORD) {
-			v = py_node(y, y->tok == PT_STR ? PK_STR : PK_WORD);
-			if (v >= 0) {
-				y->nodes[v].val = y->tval;
-				y->nodes[v].val_len = y->tlen;
-			}
-			py_next(y);
+			v = py_scalar(y);
 			/* Adjacent strings concatenate. */
 			while (v >= 0 && y->tok == PT_STR) {
 				y->nodes[v].val_len = y->tval + y->tlen -
@@ -939,12 +947,7 @@ static int py_value(struct py *y)
 			y->bad = true;
 		py_next(y);
 	} else if (y->tok == PT_STR || y->tok == PT_WORD) {
-		v = py_node(y, y->tok == PT_STR ? PK_STR : PK_WORD);
-		if (v >= 0) {
-			y->nodes[v].val = y->tval;
-			y->nodes[v].val_len = y->tlen;
-		}
-		py_next(y);
+		v = py_scalar(y);
 	} else {
 		y->bad = true;
 	}

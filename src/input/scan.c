@@ -61,9 +61,7 @@ static void warn(struct wd_scanner *s, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (s->pl)
-		drain(s->pl);
-
+	drain(s->pl);
 	va_start(ap, fmt);
 	vsnprintf(s->msg, sizeof(s->msg), fmt, ap);
 	va_end(ap);
@@ -493,8 +491,7 @@ static int scan_reader(struct wd_scanner *s, struct wd_reader *r,
 			return 0;
 		}
 		/* Text is analysed on this thread: earlier inputs first. */
-		if (s->pl)
-			drain(s->pl);
+		drain(s->pl);
 		if (in)
 			in->text = true;
 		s->st.inputs_ok++;
@@ -666,8 +663,7 @@ int wd_scan_path(struct wd_scanner *s, const char *path, struct wd_err *err)
 	} else {
 		ret = scan_file(s, path, false);
 	}
-	if (s->pl)
-		drain(s->pl);
+	drain(s->pl);
 	if (ret == 0)
 		ret = s->stop;
 	if (ret < 0)
@@ -685,8 +681,7 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 		return err->code;
 	ret = scan_reader(s, r, name, false);
 	wd_reader_close(r);
-	if (s->pl)
-		drain(s->pl);
+	drain(s->pl);
 	if (ret == 0)
 		ret = s->stop;
 	if (ret < 0)
@@ -696,8 +691,7 @@ int wd_scan_mem(struct wd_scanner *s, const char *name, const char *p,
 
 void wd_scan_begin(struct wd_scanner *s, const char *name)
 {
-	if (s->pl)
-		drain(s->pl);
+	drain(s->pl);
 	s->push_name = wd_xstrdup(name);
 	s->path = s->push_name;
 	s->cur = add_input(s, name);
@@ -1250,9 +1244,11 @@ static struct batch *get_fill(struct pipeline *p)
 	return p->fill;
 }
 
-/* Waits until every batch handed out is merged. */
+/* Waits until every batch handed out is merged (NULL: no workers). */
 static void drain(struct pipeline *p)
 {
+	if (p == NULL)
+		return;
 	submit(p);
 	pthread_mutex_lock(&p->mu);
 	for (;;) {

@@ -87,6 +87,9 @@ struct wd_report {
 struct wd_agg;
 
 struct wd_agg *wd_agg_new(const struct wd_config *cfg);
+/* The same with small tables, for one batch of a parallel scan that is
+ * merged into a wd_agg_new one (wd_agg_merge). */
+struct wd_agg *wd_agg_new_part(const struct wd_config *cfg);
 void wd_agg_free(struct wd_agg *a);	/* NULL is a no-op */
 
 /* Applies the entry-level filters (time, principal, project). */

@@ -230,6 +230,77 @@ static void test_propagation_hint(void **state)
 	fx_release(&f);
 }
 
+/* Batches of a parallel scan use small partial aggregates, merged in
+ * order: every IAM change and allowed pair they saw must reach the
+ * whole, past the first growth of the change list. */
+static void test_parts_merge(void **state)
+{
+	struct fx f;
+	struct wd_agg *part;
+	struct wd_report *r;
+	char json[512], ts[32];
+	size_t i, k;
+	bool change = false, granted = false;
+
+	(void)state;
+	fx_init(&f);
+	f.agg = wd_agg_new(&f.cfg);
+	for (k = 0; k < 3; k++) {
+		struct wd_agg *whole = f.agg;
+
+		part = wd_agg_new_part(&f.cfg);
+		f.agg = part;
+		/* 40 changes a part, hours before the failure; the last
+		 * part's last one falls near it. */
+		for (i = 0; i < 40; i++) {
+			snprintf(ts, sizeof(ts), "2026-11-26T0%zu:%02zu:00Z",
+				 k, i);
+			if (k == 2 && i == 39)
+				snprintf(ts, sizeof(ts),
+					 "2026-11-26T09:59:00Z");
+			snprintf(json, sizeof(json),
+				 "{\"timestamp\":\"%s\",\"logName\":"
+				 "\"projects/p1/logs/cloudaudit.googleapis.com"
+				 "%%2Factivity\",\"resource\":{\"labels\":{"
+				 "\"project_id\":\"p1\"}},\"protoPayload\":{"
+				 "\"methodName\":\"SetIamPolicy\","
+				 "\"authenticationInfo\":{\"principalEmail\":"
+				 "\"admin@b.com\"},\"status\":{}}}", ts);
+			add(&f, json, WD_CAT_IAM_PERMISSION, WD_LEVEL_HIGH,
+			    NULL, NULL);
+		}
+		if (k == 1)
+			add(&f, "{\"timestamp\":\"2026-11-26T10:05:00Z\","
+			    "\"logName\":\"projects/p1/logs/"
+			    "cloudaudit.googleapis.com%2Fdata_access\","
+			    "\"protoPayload\":{\"methodName\":\"CreateKey\","
+			    "\"authenticationInfo\":{\"principalEmail\":"
+			    "\"a@b.com\"},\"authorizationInfo\":[{"
+			    "\"permission\":\"apikeys.keys.create\","
+			    "\"granted\":true}],\"status\":{}}}",
+			    WD_CAT_IAM_PERMISSION, WD_LEVEL_HIGH, NULL, NULL);
+		wd_agg_merge(whole, part);
+		wd_agg_free(part);
+		f.agg = whole;
+	}
+	add(&f, ENTRY("2026-11-26T10:00:01Z", "a@b.com", 7, "x", "CreateKey"),
+	    WD_CAT_IAM_PERMISSION, WD_LEVEL_HIGH, "permission",
+	    "apikeys.keys.create");
+	r = wd_agg_finish(f.agg, &f.st, 0, "scan");
+	assert_int_equal(r->n, 1);
+	for (i = 0; i < r->findings[0].hints.n; i++) {
+		if (strstr(r->findings[0].hints.v[i],
+			   "IAM policy was changed at 2026-11-26T09:59:00Z"))
+			change = true;
+		if (strstr(r->findings[0].hints.v[i], "granted, still denied"))
+			granted = true;
+	}
+	assert_true(change);
+	assert_true(granted);
+	wd_report_free(r);
+	fx_release(&f);
+}
+
 static void test_nothing_found(void **state)
 {
 	struct fx f;
@@ -402,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_top_and_filters),
 		cmocka_unit_test(test_time_window),
 		cmocka_unit_test(test_propagation_hint),
+		cmocka_unit_test(test_parts_merge),
 		cmocka_unit_test(test_nothing_found),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_terminal_escapes),

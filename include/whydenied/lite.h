@@ -11,7 +11,7 @@
  * escapes, an envelope or REST error body, duplicate keys it tracks, any
  * syntax it does not accept - makes it defer to the full decoder. Deferring
  * is always safe; accepting must give the same record the decoder would
- * (tests/unit/test_lite.c and the differential test check both).
+ * (tests/fuzz/fuzz_decoder.c and tests/diff/prefilter.sh check both).
  */
 #ifndef WHYDENIED_LITE_H
 #define WHYDENIED_LITE_H
@@ -36,6 +36,12 @@ enum wd_lite_result wd_lite_decode(const char *p, size_t n,
 enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 				      struct wd_entry *e, size_t *end,
 				      uint64_t *newlines);
+
+/* The same without the fast path's structural index: the byte walker
+ * alone, which the fast path must agree with (for the fuzzer). */
+enum wd_lite_result wd_lite_decode_walk(const char *p, size_t n,
+					struct wd_entry *e, size_t *end,
+					uint64_t *newlines);
 
 /* The log kind of a logName ("activity", ..., "other"), or NULL when s is
  * empty; shared with the full decoder. */

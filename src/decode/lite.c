@@ -51,6 +51,20 @@ static int hexdig(char ch)
 /* Bit k set when p[k] is '"', '\\', a control byte or >= 0x80, for k in
  * [0, len), len <= 64. A signed compare below 0x20 finds control bytes
  * and bytes >= 0x80 at once. */
+#if WD_HAVE_SSE2
+static inline uint64_t special16(const char *p)
+{
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	const __m128i sp = _mm_set1_epi8(0x20);
+	__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
+					      _mm_cmpeq_epi8(x, bs)),
+				 _mm_cmplt_epi8(x, sp));
+
+	return (uint64_t)(unsigned)_mm_movemask_epi8(y);
+}
+#endif
+
 static inline uint64_t special_bits(const char *p, size_t len)
 {
 	uint64_t m = 0;
@@ -59,6 +73,10 @@ static inline uint64_t special_bits(const char *p, size_t len)
 	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
 	const __m128i sp = _mm_set1_epi8(0x20);
 
+	/* A whole stretch, the usual case: four independent lanes. */
+	if (len == 64)
+		return special16(p) | special16(p + 16) << 16 |
+		       special16(p + 32) << 32 | special16(p + 48) << 48;
 	for (; k + 16 <= len; k += 16) {
 		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + k));
 		__m128i y = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, q),
@@ -470,20 +488,486 @@ const char *wd_log_kind(struct wd_str ln)
 	return "other";
 }
 
-enum wd_lite_result wd_lite_decode(const char *p, size_t n,
-				   struct wd_entry *e, size_t *end)
-{
-	uint64_t nl;
+/* ---- The fast path: a structural index of each 64-byte stretch ----
+ *
+ * The walker above costs a function call and a few tests per string and
+ * per byte of whitespace. The fast path instead finds, 64 bytes at a
+ * time and without a branch, where strings are (from the quotes, by a
+ * prefix xor) and which bytes outside them start a token: a bracket, a
+ * colon or comma, a quote, the first byte of a number or literal. A flat
+ * loop then runs the JSON grammar over those tokens alone, with a stack
+ * of what each open container is (the root, protoPayload, its status...)
+ * so that only keys where a kept field can be are compared.
+ *
+ * It is sure of less than the walker: a backslash, a control byte or a
+ * byte >= 0x80 anywhere in the object (the index of quotes would need
+ * escapes, and strings validating) sends it to the walker, and so does
+ * anything unexpected. It answers DEFER only where the walker would too
+ * (a failure's status, an envelope key, a duplicate, bad syntax it has
+ * seen with certainty), and SUCCESS only where the walker would give the
+ * same fields. tests/fuzz/fuzz_decoder.c compares the two. */
 
-	return wd_lite_decode_nl(p, n, e, end, &nl);
+#define SLOW (-2)
+
+enum kind {		/* what an open container is */
+	K_OTHER, K_ROOT, K_PROTO, K_STATUS, K_AUTHN, K_AUTHZ, K_ITEM,
+};
+
+enum act {		/* what the next value is for */
+	A_SKIP, A_TS, A_LOG_NAME, A_INSERT, A_PROTO, A_STATUS, A_METHOD,
+	A_AUTHN, A_AUTHZ, A_CODE, A_MSG, A_EMAIL, A_SUBJECT, A_PERM, A_RES,
+	A_GRANTED, A_ITEM,
+};
+
+/* Raw classes of 64 bytes, bit k for byte k. */
+struct classes {
+	uint64_t quote;		/* '"' */
+	uint64_t solid;		/* 0x21..0x7f: neither blank nor odd */
+	uint64_t low;		/* '\\', or below 0x20 or >= 0x80 */
+};
+
+#if WD_HAVE_SSE2
+static inline void classes16(const char *p, int k, struct classes *c)
+{
+	const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	const __m128i sp = _mm_set1_epi8(0x20);
+	/* Signed compares: bytes >= 0x80 are below 0x20 too. */
+	__m128i low = _mm_or_si128(_mm_cmplt_epi8(x, sp),
+				   _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
+
+	c->quote |= (uint64_t)(unsigned)_mm_movemask_epi8(
+		_mm_cmpeq_epi8(x, _mm_set1_epi8('"'))) << k;
+	c->solid |= (uint64_t)(unsigned)_mm_movemask_epi8(
+		_mm_cmpgt_epi8(x, sp)) << k;
+	c->low |= (uint64_t)(unsigned)_mm_movemask_epi8(low) << k;
+}
+#endif
+
+/* p[0, 64) must be readable. */
+static inline void classify64(const char *p, struct classes *c)
+{
+	c->quote = c->solid = c->low = 0;
+#if WD_HAVE_SSE2
+	classes16(p, 0, c);
+	classes16(p + 16, 16, c);
+	classes16(p + 32, 32, c);
+	classes16(p + 48, 48, c);
+#else
+	for (int k = 0; k < 64; k++) {
+		unsigned char ch = (unsigned char)p[k];
+		uint64_t b = 1ull << k;
+
+		if (ch == '"')
+			c->quote |= b;
+		if (ch > 0x20 && ch < 0x80)
+			c->solid |= b;
+		if (ch == '\\' || ch < 0x20 || ch >= 0x80)
+			c->low |= b;
+	}
+#endif
 }
 
-enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
-				      struct wd_entry *e, size_t *end,
-				      uint64_t *newlines)
+/* What indexing carries from one stretch to the next. The walker keeps
+ * the stretch's offset and its tokens in locals (registers). */
+struct fast {
+	const char *p;
+	size_t n;
+	uint64_t nl;		/* the newlines of the stretch */
+	uint64_t in_str;	/* all ones when the stretch before ended in a string */
+	uint64_t newlines;	/* in the stretches before */
+	bool stop;		/* tok ends before an odd byte */
+};
+
+/* Indexes the stretch p[base, base + 64): returns its tokens. */
+static uint64_t index_at(struct fast *f, size_t base)
+{
+	struct classes c;
+	uint64_t s, in, odd = 0, low, tok;
+	const char *q = f->p + base;
+	char pad[64];
+
+	if (f->n - base < 64) {
+		/* Blanks make no token and no odd byte. */
+		memset(pad, ' ', sizeof(pad));
+		memcpy(pad, q, f->n - base);
+		q = pad;
+	}
+	classify64(q, &c);
+	/* Inside a string (its opening quote included): an odd number of
+	 * quotes up to here. No backslash gets this far, so every quote
+	 * opens or closes one. */
+	s = c.quote;
+	s ^= s << 1;
+	s ^= s << 2;
+	s ^= s << 4;
+	s ^= s << 8;
+	s ^= s << 16;
+	s ^= s << 32;
+	in = s ^ f->in_str;
+	f->in_str = (uint64_t)((int64_t)in >> 63);
+	/* Every solid byte outside strings starts a token, so a number or
+	 * literal makes one a byte (the walker skips the rest); quotes are
+	 * tokens, opening and closing. */
+	tok = c.quote | (c.solid & ~in);
+	f->nl = 0;
+	/* Control bytes: rare in compact JSON, a blank or two a line in
+	 * pretty JSON. A newline, tab or CR outside strings is a blank;
+	 * anything else stops the fast path. */
+	for (low = c.low; low; low &= low - 1) {
+		int k = __builtin_ctzll(low);
+		char ch = q[k];
+
+		if ((ch == '\n' || ch == '\r' || ch == '\t') &&
+		    !(in >> k & 1)) {
+			f->nl |= (uint64_t)(ch == '\n') << k;
+			continue;
+		}
+		odd |= 1ull << k;
+	}
+	if (odd) {
+		tok &= (1ull << __builtin_ctzll(odd)) - 1;
+		f->stop = true;
+	}
+	return tok;
+}
+
+static inline unsigned bits_set(uint64_t x)
+{
+	unsigned k = 0;
+
+	for (; x; x &= x - 1)
+		k++;
+	return k;
+}
+
+/* The next token's offset into *pos; false when the fast path must give
+ * up (an odd byte, or the input ends). */
+static inline __attribute__((always_inline)) bool
+next_tok(struct fast *f, uint64_t *tok, size_t *base, size_t *pos)
+{
+	while (*tok == 0) {
+		if (f->stop || f->n - *base <= 64)
+			return false;
+		if (f->nl)
+			f->newlines += bits_set(f->nl);
+		*base += 64;
+		*tok = index_at(f, *base);
+	}
+	*pos = *base + (size_t)__builtin_ctzll(*tok);
+	*tok &= *tok - 1;
+	return true;
+}
+
+/* A number or literal at p[i]: the offset past it, or SIZE_MAX when it is
+ * not one or does not end at a delimiter. */
+static size_t scalar_end(const char *p, size_t n, size_t i)
+{
+	struct cur c;
+	struct wd_str v;
+
+	memset(&c, 0, sizeof(c));
+	c.p = p;
+	c.n = n;
+	c.i = i;
+	if (p[i] == 't' ? literal(&c, "true") : p[i] == 'f' ?
+	    literal(&c, "false") : p[i] == 'n' ? literal(&c, "null") :
+	    number(&c, &v))
+		return SIZE_MAX;
+	if (c.i >= n)
+		return SIZE_MAX;
+	switch (p[c.i]) {
+	case ' ': case '\n': case '\r': case '\t': case ',': case ':':
+	case '{': case '}': case '[': case ']': case '"':
+		return c.i;
+	default:
+		return SIZE_MAX;
+	}
+}
+
+#define KEYIS(lit) (klen == sizeof(lit) - 1 && \
+		    memcmp(key, lit, sizeof(lit) - 1) == 0)
+
+/* What the value of key in a container of kind k is for; DEFER for a
+ * key the walker defers on at once. */
+static int key_act(enum kind k, const char *key, size_t klen)
+{
+	switch (k) {
+	case K_ROOT:
+		if (KEYIS("timestamp"))
+			return A_TS;
+		if (KEYIS("logName"))
+			return A_LOG_NAME;
+		if (KEYIS("insertId"))
+			return A_INSERT;
+		if (KEYIS("protoPayload"))
+			return A_PROTO;
+		if (KEYIS("error") || KEYIS("data") || KEYIS("message") ||
+		    KEYIS("entries") || KEYIS("nextPageToken"))
+			return DEFER;
+		return A_SKIP;
+	case K_PROTO:
+		if (KEYIS("status"))
+			return A_STATUS;
+		if (KEYIS("methodName"))
+			return A_METHOD;
+		if (KEYIS("authenticationInfo"))
+			return A_AUTHN;
+		if (KEYIS("authorizationInfo"))
+			return A_AUTHZ;
+		return A_SKIP;
+	case K_STATUS:
+		if (KEYIS("code"))
+			return A_CODE;
+		if (KEYIS("message"))
+			return A_MSG;
+		return A_SKIP;
+	case K_AUTHN:
+		if (KEYIS("principalEmail"))
+			return A_EMAIL;
+		if (KEYIS("principalSubject"))
+			return A_SUBJECT;
+		return A_SKIP;
+	case K_ITEM:
+		if (KEYIS("permission"))
+			return A_PERM;
+		if (KEYIS("resource"))
+			return A_RES;
+		if (KEYIS("granted"))
+			return A_GRANTED;
+		return A_SKIP;
+	default:
+		return A_SKIP;
+	}
+}
+
+#undef KEYIS
+
+/* The string slot a keep-a-string action fills, or NULL. */
+static struct wd_str *act_slot(struct cur *c, int act)
+{
+	switch (act) {
+	case A_TS: return &c->ts;
+	case A_LOG_NAME: return &c->log_name;
+	case A_INSERT: return &c->insert_id;
+	case A_METHOD: return &c->method;
+	case A_EMAIL: return &c->email;
+	case A_SUBJECT: return &c->subject;
+	case A_PERM: return &c->item->perm;
+	case A_RES: return &c->item->res;
+	default: return NULL;
+	}
+}
+
+/* Takes the next token into pos, or gives up. */
+#define NEXT(pos) do {						\
+		if (!next_tok(&f, &tok, &base, &(pos)))		\
+			return SLOW;					\
+	} while (0)
+
+/* The fast path over the object at p[0] == '{': WD_LITE_SUCCESS with the
+ * fields in c (authorization items already in c->e), DEFER, or SLOW. The
+ * grammar is the labels: key (a key, or '}' first), value, array (a value,
+ * or ']' first), after (',' or the closer). */
+static int fast_object(struct cur *c, const char *p, size_t n)
+{
+	struct fast f;
+	unsigned char kind[WD_ENTRY_MAX_DEPTH + 2];
+	bool obj[WD_ENTRY_MAX_DEPTH + 2];	/* an object, not an array */
+	struct authz_item item;
+	int depth = 0, act = A_SKIP;
+	size_t base = 0, pos = 0, i;
+	uint64_t tok;
+	bool first;
+	char ch;
+
+	memset(&f, 0, sizeof(f));
+	f.p = p;
+	f.n = n;
+	tok = index_at(&f, 0);
+	memset(&item, 0, sizeof(item));
+	c->item = &item;
+	goto value;
+
+key:
+	NEXT(pos);
+	ch = p[pos];
+	if (ch != '"') {
+		if (ch == '}' && first)
+			goto close;
+		return SLOW;
+	}
+	NEXT(i);	/* the closing quote: strings hold no token */
+	act = kind[depth] == K_OTHER ? A_SKIP :
+	      key_act(kind[depth], p + pos + 1, i - pos - 1);
+	if (act == DEFER)
+		return DEFER;
+	NEXT(pos);
+	if (p[pos] != ':')
+		return SLOW;
+value:
+	NEXT(pos);
+	ch = p[pos];
+have_value:
+	if (ch == '"') {
+		struct wd_str *slot;
+
+		NEXT(i);
+		if (act != A_SKIP) {
+			struct wd_str v = { p + pos + 1, i - pos - 1 };
+
+			if ((slot = act_slot(c, act)) != NULL) {
+				if (slot->ptr)
+					return DEFER;
+				*slot = v;
+			} else if (act == A_MSG) {
+				if (v.len != 0 && !(v.len == 2 &&
+				    memcmp(v.ptr, "OK", 2) == 0))
+					return DEFER;	/* a failure's message */
+			} else if (act == A_STATUS) {
+				if (c->status_seen)
+					return DEFER;
+				c->status_seen = true;
+			} else {
+				return DEFER;
+			}
+		}
+		goto after;
+	}
+	if (ch == '{' || ch == '[') {
+		enum kind k = K_OTHER;
+
+		if (depth + 1 > WD_ENTRY_MAX_DEPTH)
+			return DEFER;
+		switch (act) {
+		case A_SKIP:
+			k = depth ? K_OTHER : K_ROOT;
+			break;
+		case A_STATUS:
+			if (c->status_seen)
+				return DEFER;
+			c->status_seen = true;
+			/* An array is not a Status: ignored. */
+			k = ch == '{' ? K_STATUS : K_OTHER;
+			break;
+		case A_PROTO:
+			if (c->proto || ch != '{')
+				return DEFER;
+			c->proto = true;
+			k = K_PROTO;
+			break;
+		case A_AUTHN:
+			if (c->authn_seen || ch != '{')
+				return DEFER;
+			c->authn_seen = true;
+			k = K_AUTHN;
+			break;
+		case A_AUTHZ:
+			if (c->authz_seen || ch != '[')
+				return DEFER;
+			c->authz_seen = true;
+			k = K_AUTHZ;
+			break;
+		case A_ITEM:
+			if (ch != '{')
+				return DEFER;
+			memset(&item, 0, sizeof(item));
+			k = K_ITEM;
+			break;
+		default:
+			return DEFER;
+		}
+		depth++;
+		kind[depth] = (unsigned char)k;
+		obj[depth] = ch == '{';
+		first = true;
+		if (ch == '{')
+			goto key;
+		act = k == K_AUTHZ ? A_ITEM : A_SKIP;
+		NEXT(pos);
+		ch = p[pos];
+		if (ch == ']')
+			goto close;
+		goto have_value;
+	}
+	/* A number or literal: its other bytes are tokens too. */
+	if ((i = scalar_end(p, n, pos)) == SIZE_MAX)
+		return SLOW;
+	i -= pos;	/* its length */
+	for (size_t k = 1; k < i; k++)
+		NEXT(pos);
+	switch (act) {
+	case A_SKIP:
+		break;
+	case A_STATUS:
+		if (c->status_seen)
+			return DEFER;
+		c->status_seen = true;
+		break;
+	case A_CODE:
+		if (i != 1 || ch != '0')
+			return DEFER;	/* a failure's code */
+		break;
+	case A_GRANTED:
+		if (item.granted.ptr || (ch != 't' && ch != 'f'))
+			return DEFER;
+		item.granted.ptr = ch == 't' ? "true" : "false";
+		item.granted.len = ch == 't' ? 4 : 5;
+		break;
+	default:
+		return DEFER;
+	}
+after:
+	NEXT(pos);
+	ch = p[pos];
+	if (ch == ',') {
+		first = false;
+		if (obj[depth])
+			goto key;
+		act = kind[depth] == K_AUTHZ ? A_ITEM : A_SKIP;
+		goto value;
+	}
+	if (ch != (obj[depth] ? '}' : ']'))
+		return SLOW;
+close:
+	if (kind[depth] == K_ITEM &&
+	    (item.perm.ptr || item.res.ptr || item.granted.ptr)) {
+		wd_entry_add(c->e, WD_F_AUTHZ_PERMISSION, item.perm.ptr ?
+			     item.perm.ptr : "", item.perm.len);
+		wd_entry_add(c->e, WD_F_AUTHZ_RESOURCE, item.res.ptr ?
+			     item.res.ptr : "", item.res.len);
+		wd_entry_add(c->e, WD_F_AUTHZ_GRANTED, item.granted.ptr ?
+			     item.granted.ptr : "absent",
+			     item.granted.ptr ? item.granted.len : 6);
+	}
+	if (--depth > 0)
+		goto after;
+	c->i = pos + 1;
+	/* Newlines up to pos (2 << 63 wraps to 0). */
+	c->nl = f.newlines + bits_set(f.nl & ((2ull << (pos - base)) - 1));
+	c->item = NULL;
+	return WD_LITE_SUCCESS;
+}
+
+#undef NEXT
+
+/* The walker over the whole object, the reference for the fast path. */
+static int walk(struct cur *c)
+{
+	if (object(c, 1, root_member) < 0)
+		return DEFER;
+	/* A status message other than OK: a failure unless a zero code
+	 * came with it; the decoder decides. */
+	return c->odd_message ? DEFER : WD_LITE_SUCCESS;
+}
+
+static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
+				  size_t *end, uint64_t *newlines, bool fast)
 {
 	struct cur c;
 	const char *kind;
+	size_t lead;
+	uint64_t lead_nl;
+	int r = SLOW;
 
 	memset(&c, 0, sizeof(c));
 	c.word = SIZE_MAX;
@@ -494,11 +978,31 @@ enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 	ws(&c);
 	if (c.i >= n || p[c.i] != '{')
 		return WD_LITE_DEFER;
-	if (object(&c, 1, root_member) < 0)
-		return WD_LITE_DEFER;
-	/* A status message other than OK: a failure unless a zero code
-	 * came with it; the decoder decides. */
-	if (c.odd_message)
+	if (fast) {
+		lead = c.i;
+		lead_nl = c.nl;
+		c.p = p + lead;
+		c.n = n - lead;
+		c.i = 0;
+		r = fast_object(&c, c.p, c.n);
+		c.p = p;
+		c.n = n;
+		if (r == WD_LITE_SUCCESS) {
+			c.i += lead;
+			c.nl += lead_nl;
+		} else if (r == SLOW) {
+			memset(&c, 0, sizeof(c));
+			c.word = SIZE_MAX;
+			c.p = p;
+			c.n = n;
+			c.e = e;
+			wd_entry_reset(e);
+			ws(&c);
+		}
+	}
+	if (r == SLOW)
+		r = walk(&c);
+	if (r != WD_LITE_SUCCESS)
 		return WD_LITE_DEFER;
 	if (!c.proto && !c.ts.ptr && !c.log_name.ptr && !c.insert_id.ptr)
 		return WD_LITE_DEFER;	/* not a LogEntry: the decoder says */
@@ -523,4 +1027,26 @@ enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 	e->failure = false;
 	wd_entry_add(e, WD_F_FAILURE, "false", 5);
 	return WD_LITE_SUCCESS;
+}
+
+enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
+				      struct wd_entry *e, size_t *end,
+				      uint64_t *newlines)
+{
+	return decode(p, n, e, end, newlines, true);
+}
+
+enum wd_lite_result wd_lite_decode_walk(const char *p, size_t n,
+					struct wd_entry *e, size_t *end,
+					uint64_t *newlines)
+{
+	return decode(p, n, e, end, newlines, false);
+}
+
+enum wd_lite_result wd_lite_decode(const char *p, size_t n,
+				   struct wd_entry *e, size_t *end)
+{
+	uint64_t nl;
+
+	return wd_lite_decode_nl(p, n, e, end, &nl);
 }

@@ -37,11 +37,20 @@ enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 				      struct wd_entry *e, size_t *end,
 				      uint64_t *newlines);
 
-/* The same without the fast path's structural index: the byte walker
- * alone, which the fast path must agree with (for the fuzzer). */
-enum wd_lite_result wd_lite_decode_walk(const char *p, size_t n,
+/* How wd_lite_decode_path decides, for the tests that compare them: the
+ * fast path (a structural index, AVX2 when the CPU has it) falling back
+ * to the byte walker, the fast path without AVX2, or the walker alone.
+ * All must give the same answers. */
+enum wd_lite_path {
+	WD_LITE_PATH_AUTO,
+	WD_LITE_PATH_PORTABLE,
+	WD_LITE_PATH_WALK,
+};
+
+enum wd_lite_result wd_lite_decode_path(const char *p, size_t n,
 					struct wd_entry *e, size_t *end,
-					uint64_t *newlines);
+					uint64_t *newlines,
+					enum wd_lite_path path);
 
 /* The log kind of a logName ("activity", ..., "other"), or NULL when s is
  * empty; shared with the full decoder. */

@@ -24,6 +24,7 @@ struct cur {
 	bool proto;
 	bool status_seen, authn_seen, authz_seen;
 	bool odd_message;	/* a status message other than "" or OK */
+	bool no_avx2;		/* the fast path without AVX2 (for tests) */
 	struct authz_item *item;	/* the authorizationInfo[] item */
 };
 
@@ -569,6 +570,34 @@ static inline void classify64(const char *p, struct classes *c)
 
 /* What indexing carries from one stretch to the next. The walker keeps
  * the stretch's offset and its tokens in locals (registers). */
+#if WD_HAVE_SSE2 && defined(__GNUC__)
+/* The same with AVX2, 32 bytes a compare, where the CPU has it (chosen at
+ * run time: the build stays for any x86-64). */
+#include <immintrin.h>
+#define WD_HAVE_AVX2_PATH 1
+
+__attribute__((target("avx2")))
+static void classify64_avx2(const char *p, struct classes *c)
+{
+	const __m256i sp = _mm256_set1_epi8(0x20);
+	const __m256i q = _mm256_set1_epi8('"'), bs = _mm256_set1_epi8('\\');
+	const __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	const __m256i y = _mm256_loadu_si256(
+		(const __m256i *)(const void *)(p + 32));
+
+#define MASK(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+	c->quote = MASK(_mm256_cmpeq_epi8(x, q)) |
+		   MASK(_mm256_cmpeq_epi8(y, q)) << 32;
+	c->solid = MASK(_mm256_cmpgt_epi8(x, sp)) |
+		   MASK(_mm256_cmpgt_epi8(y, sp)) << 32;
+	c->low = MASK(_mm256_or_si256(_mm256_cmpgt_epi8(sp, x),
+				      _mm256_cmpeq_epi8(x, bs))) |
+		 MASK(_mm256_or_si256(_mm256_cmpgt_epi8(sp, y),
+				      _mm256_cmpeq_epi8(y, bs))) << 32;
+#undef MASK
+}
+#endif
+
 struct fast {
 	const char *p;
 	size_t n;
@@ -576,6 +605,7 @@ struct fast {
 	uint64_t in_str;	/* all ones when the stretch before ended in a string */
 	uint64_t newlines;	/* in the stretches before */
 	bool stop;		/* tok ends before an odd byte */
+	bool avx2;
 };
 
 /* Indexes the stretch p[base, base + 64): returns its tokens. */
@@ -592,7 +622,12 @@ static uint64_t index_at(struct fast *f, size_t base)
 		memcpy(pad, q, f->n - base);
 		q = pad;
 	}
-	classify64(q, &c);
+#ifdef WD_HAVE_AVX2_PATH
+	if (f->avx2)
+		classify64_avx2(q, &c);
+	else
+#endif
+		classify64(q, &c);
 	/* Inside a string (its opening quote included): an odd number of
 	 * quotes up to here. No backslash gets this far, so every quote
 	 * opens or closes one. */
@@ -783,6 +818,9 @@ static int fast_object(struct cur *c, const char *p, size_t n)
 	memset(&f, 0, sizeof(f));
 	f.p = p;
 	f.n = n;
+#ifdef WD_HAVE_AVX2_PATH
+	f.avx2 = __builtin_cpu_supports("avx2") && !c->no_avx2;
+#endif
 	tok = index_at(&f, 0);
 	memset(&item, 0, sizeof(item));
 	c->item = &item;
@@ -961,7 +999,8 @@ static int walk(struct cur *c)
 }
 
 static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
-				  size_t *end, uint64_t *newlines, bool fast)
+				  size_t *end, uint64_t *newlines,
+				  enum wd_lite_path path)
 {
 	struct cur c;
 	const char *kind;
@@ -978,7 +1017,8 @@ static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
 	ws(&c);
 	if (c.i >= n || p[c.i] != '{')
 		return WD_LITE_DEFER;
-	if (fast) {
+	c.no_avx2 = path == WD_LITE_PATH_PORTABLE;
+	if (path != WD_LITE_PATH_WALK) {
 		lead = c.i;
 		lead_nl = c.nl;
 		c.p = p + lead;
@@ -997,7 +1037,7 @@ static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
 			c.n = n;
 			c.e = e;
 			wd_entry_reset(e);
-			ws(&c);
+			ws(&c);	/* as before: known to end at '{' */
 		}
 	}
 	if (r == SLOW)
@@ -1033,14 +1073,15 @@ enum wd_lite_result wd_lite_decode_nl(const char *p, size_t n,
 				      struct wd_entry *e, size_t *end,
 				      uint64_t *newlines)
 {
-	return decode(p, n, e, end, newlines, true);
+	return decode(p, n, e, end, newlines, WD_LITE_PATH_AUTO);
 }
 
-enum wd_lite_result wd_lite_decode_walk(const char *p, size_t n,
+enum wd_lite_result wd_lite_decode_path(const char *p, size_t n,
 					struct wd_entry *e, size_t *end,
-					uint64_t *newlines)
+					uint64_t *newlines,
+					enum wd_lite_path path)
 {
-	return decode(p, n, e, end, newlines, false);
+	return decode(p, n, e, end, newlines, path);
 }
 
 enum wd_lite_result wd_lite_decode(const char *p, size_t n,

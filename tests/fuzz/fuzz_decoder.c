@@ -78,20 +78,24 @@ static void check_fast(const char *p, size_t n)
 		WD_F_AUTHZ_PERMISSION, WD_F_AUTHZ_RESOURCE, WD_F_AUTHZ_GRANTED,
 		WD_F_INSERT_ID, WD_F_LOG_NAME, WD_F_FAILURE,
 	};
-	size_t ea = 0, eb = 0, i;
+	size_t ea = 0, eb = 0, i, k;
 	uint64_t na = 0, nb = 0;
 	enum wd_lite_result ra, rb;
 
-	ra = wd_lite_decode_nl(p, n, &a, &ea, &na);
-	rb = wd_lite_decode_walk(p, n, &b, &eb, &nb);
-	if (ra != rb)
-		abort();
-	if (ra != WD_LITE_SUCCESS)
-		return;
-	if (ea != eb || na != nb)
-		abort();
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		same_field(&a, &b, fields[i]);
+	rb = wd_lite_decode_path(p, n, &b, &eb, &nb, WD_LITE_PATH_WALK);
+	for (k = 0; k < 2; k++) {
+		ra = wd_lite_decode_path(p, n, &a, &ea, &na, k == 0 ?
+					 WD_LITE_PATH_AUTO :
+					 WD_LITE_PATH_PORTABLE);
+		if (ra != rb)
+			abort();
+		if (ra != WD_LITE_SUCCESS)
+			continue;
+		if (ea != eb || na != nb)
+			abort();
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+			same_field(&a, &b, fields[i]);
+	}
 }
 
 static void check_lite(const char *p, size_t n)

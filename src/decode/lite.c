@@ -462,10 +462,13 @@ const char *wd_log_kind(struct wd_str ln)
 
 	if (!ln.ptr)
 		return NULL;
-	for (p = ln.ptr; p + 6 <= ln.ptr + ln.len; p++)
-		if (memcmp(p, "/logs/", 6) == 0)
+	/* The first "/logs/": a few slashes to try, found by memchr (this
+	 * runs for every entry). */
+	for (p = memchr(ln.ptr, '/', ln.len); p;
+	     p = memchr(p + 1, '/', (size_t)(ln.ptr + ln.len - p - 1)))
+		if (p + 6 <= ln.ptr + ln.len && memcmp(p, "/logs/", 6) == 0)
 			break;
-	if (p + 6 > ln.ptr + ln.len)
+	if (p == NULL)
 		return "other";
 	p += 6;
 	rest = (size_t)(ln.ptr + ln.len - p);
@@ -494,9 +497,10 @@ const char *wd_log_kind(struct wd_str ln)
  * The walker above costs a function call and a few tests per string and
  * per byte of whitespace. The fast path instead finds, 64 bytes at a
  * time and without a branch, where strings are (from the quotes, by a
- * prefix xor) and which bytes outside them start a token: a bracket, a
- * colon or comma, a quote, the first byte of a number or literal. A flat
- * loop then runs the JSON grammar over those tokens alone, with a stack
+ * prefix xor) and which bytes are tokens: the quotes, and every byte
+ * outside strings that is not a blank (brackets, colons, commas, and each
+ * byte of a number or literal, rare in audit logs). A flat loop then runs
+ * the JSON grammar over those tokens alone, with a stack
  * of what each open container is (the root, protoPayload, its status...)
  * so that only keys where a kept field can be are compared.
  *
@@ -523,7 +527,7 @@ enum act {		/* what the next value is for */
 /* Raw classes of 64 bytes, bit k for byte k. */
 struct classes {
 	uint64_t quote;		/* '"' */
-	uint64_t solid;		/* 0x21..0x7f: neither blank nor odd */
+	uint64_t solid;		/* 0x21..0x7f: not a blank, control or >= 0x80 */
 	uint64_t low;		/* '\\', or below 0x20 or >= 0x80 */
 };
 

@@ -504,10 +504,11 @@ const char *wd_log_kind(struct wd_str ln)
  * of what each open container is (the root, protoPayload, its status...)
  * so that only keys where a kept field can be are compared.
  *
- * It is sure of less than the walker: a backslash, a control byte or a
- * byte >= 0x80 anywhere in the object (the index of quotes would need
- * escapes, and strings validating) sends it to the walker, and so does
- * anything unexpected. It answers DEFER only where the walker would too
+ * Escapes are checked as the walker checks them, and a quote escaped is
+ * no quote; a string with one defers where the walker would (a key, a
+ * kept value). It is sure of less than the walker: a control byte or a
+ * byte >= 0x80 in the object (UTF-8 is the decoder's to validate) sends
+ * it to the walker, and so does anything unexpected. It answers DEFER only where the walker would too
  * (a failure's status, an envelope key, a duplicate, bad syntax it has
  * seen with certainty), and SUCCESS only where the walker would give the
  * same fields. tests/fuzz/fuzz_decoder.c compares the two. */
@@ -608,6 +609,8 @@ struct fast {
 	uint64_t nl;		/* the newlines of the stretch */
 	uint64_t in_str;	/* all ones when the stretch before ended in a string */
 	uint64_t newlines;	/* in the stretches before */
+	size_t escaped;		/* the offset of the last escaped byte */
+	bool escapes;		/* some string so far holds an escape */
 	bool stop;		/* tok ends before an odd byte */
 	bool avx2;
 };
@@ -616,7 +619,7 @@ struct fast {
 static uint64_t index_at(struct fast *f, size_t base)
 {
 	struct classes c;
-	uint64_t s, in, odd = 0, low, tok;
+	uint64_t s, in, odd = 0, low, tok, starts = 0, escaped = 0;
 	const char *q = f->p + base;
 	char pad[64];
 
@@ -632,9 +635,39 @@ static uint64_t index_at(struct fast *f, size_t base)
 	else
 #endif
 		classify64(q, &c);
+	/* Backslashes, in order (rare): each that is not itself escaped
+	 * starts an escape, checked as the walker checks it; the quote it
+	 * escapes is no quote. The escaped byte may be the next stretch's
+	 * first. */
+	for (low = c.low; low; low &= low - 1) {
+		int k = __builtin_ctzll(low);
+		size_t at = base + (size_t)k;
+		char e;
+
+		if (q[k] != '\\' || at == f->escaped)
+			continue;
+		if (at + 1 >= f->n) {
+			odd |= 1ull << k;
+			break;
+		}
+		e = f->p[at + 1];
+		if (e == 'u' ? at + 5 >= f->n || !hexdig(f->p[at + 2]) ||
+		    !hexdig(f->p[at + 3]) || !hexdig(f->p[at + 4]) ||
+		    !hexdig(f->p[at + 5]) : !strchr("\"\\/bfnrt", e) || !e) {
+			odd |= 1ull << k;
+			break;
+		}
+		f->escaped = at + 1;
+		f->escapes = true;
+		starts |= 1ull << k;
+		if (k < 63)
+			escaped |= 1ull << (k + 1);
+	}
+	if (f->escaped == base)
+		escaped |= 1;
+	c.quote &= ~escaped;
 	/* Inside a string (its opening quote included): an odd number of
-	 * quotes up to here. No backslash gets this far, so every quote
-	 * opens or closes one. */
+	 * quotes up to here. */
 	s = c.quote;
 	s ^= s << 1;
 	s ^= s << 2;
@@ -649,10 +682,11 @@ static uint64_t index_at(struct fast *f, size_t base)
 	 * tokens, opening and closing. */
 	tok = c.quote | (c.solid & ~in);
 	f->nl = 0;
+	odd |= starts & ~in;	/* a backslash outside a string */
 	/* Control bytes: rare in compact JSON, a blank or two a line in
 	 * pretty JSON. A newline, tab or CR outside strings is a blank;
 	 * anything else stops the fast path. */
-	for (low = c.low; low; low &= low - 1) {
+	for (low = c.low & ~starts & ~escaped; low; low &= low - 1) {
 		int k = __builtin_ctzll(low);
 		char ch = q[k];
 
@@ -822,6 +856,7 @@ static int fast_object(struct cur *c, const char *p, size_t n)
 	memset(&f, 0, sizeof(f));
 	f.p = p;
 	f.n = n;
+	f.escaped = SIZE_MAX;
 #ifdef WD_HAVE_AVX2_PATH
 	f.avx2 = __builtin_cpu_supports("avx2") && !c->no_avx2;
 #endif
@@ -839,6 +874,9 @@ key:
 		return SLOW;
 	}
 	NEXT(i);	/* the closing quote: strings hold no token */
+	/* An escaped key could spell a tracked one: the walker defers. */
+	if (f.escapes && memchr(p + pos + 1, '\\', i - pos - 1))
+		return DEFER;
 	act = kind[depth] == K_OTHER ? A_SKIP :
 	      key_act(kind[depth], p + pos + 1, i - pos - 1);
 	if (act == DEFER)
@@ -856,6 +894,11 @@ have_value:
 		NEXT(i);
 		if (act != A_SKIP) {
 			struct wd_str v = { p + pos + 1, i - pos - 1 };
+
+			/* Kept values are views: none with escapes. */
+			if (act != A_STATUS && f.escapes &&
+			    memchr(v.ptr, '\\', v.len))
+				return DEFER;
 
 			if ((slot = act_slot(c, act)) != NULL) {
 				if (slot->ptr)

@@ -249,6 +249,56 @@ static void test_stretch_edges(void **state)
 	}
 }
 
+/* Escapes: checked like the walker, at every place relative to the
+ * stretches; a quote escaped is no quote. */
+static void test_escapes(void **state)
+{
+	static const char *const esc[] = {
+		"\\\"", "\\\\", "\\\\\\\"", "\\u00e9", "\\/", "\\n\\t",
+		"\\\\\\\\\\\"\\\"",
+	};
+	char buf[512];
+	size_t pad, j;
+
+	(void)state;
+	for (j = 0; j < sizeof(esc) / sizeof(esc[0]); j++) {
+		for (pad = 0; pad < 140; pad++) {
+			int len = snprintf(buf, sizeof(buf),
+					   "{\"pad\":\"%.*s%s\",\"timestamp\":\"t\","
+					   "\"x\":[\"%s\",{\"k\":1}]}", (int)pad,
+					   "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+					   "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"
+					   "yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy",
+					   esc[j], esc[j]);
+			size_t end = 0;
+
+			assert_int_equal(agree_n(buf, (size_t)len, &end, NULL),
+					 WD_LITE_SUCCESS);
+			assert_int_equal(end, (size_t)len);
+		}
+	}
+	/* Where the walker defers: an escaped key, a kept value. */
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"a\\u0062\":1}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\\u0031\"}"), WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"protoPayload\":{"
+			       "\"status\":{\"message\":\"O\\u004b\"}}}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"protoPayload\":{"
+			       "\"status\":\"a\\\"b\"}}"), WD_LITE_SUCCESS);
+	/* Bad escapes. */
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"x\":\"\\x\"}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"x\":\"\\u12g4\"}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"x\":\"\\u12\"}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"x\":1\\}"),
+			 WD_LITE_DEFER);
+	assert_int_equal(agree("{\"timestamp\":\"t\",\"x\":\"\\"),
+			 WD_LITE_DEFER);
+}
+
 /* Nesting: 64 levels are accepted, 65 are the decoder's. */
 static void test_depth(void **state)
 {
@@ -298,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_bad_syntax),
 		cmocka_unit_test(test_pretty),
 		cmocka_unit_test(test_stretch_edges),
+		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_depth),
 		cmocka_unit_test(test_mutations),
 	};

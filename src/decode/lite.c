@@ -615,11 +615,70 @@ struct fast {
 	bool avx2;
 };
 
+/* The backslashes among low (bits of q = p + base), in order: each that is
+ * not itself escaped starts an escape, checked as the walker checks it.
+ * Sets *starts to them; returns the escaped bytes' bits (a quote escaped
+ * is no quote), or sets *odd at the first bad escape. The escaped byte may
+ * be the next stretch's first. */
+static __attribute__((noinline)) uint64_t
+escapes(struct fast *f, size_t base, const char *q, uint64_t low,
+	uint64_t *starts, uint64_t *odd)
+{
+	uint64_t escaped = f->escaped == base;
+
+	for (; low; low &= low - 1) {
+		int k = __builtin_ctzll(low);
+		size_t at = base + (size_t)k;
+		char e;
+
+		if (q[k] != '\\' || at == f->escaped)
+			continue;
+		if (at + 1 >= f->n) {
+			*odd |= 1ull << k;
+			break;
+		}
+		e = f->p[at + 1];
+		if (e == 'u' ? at + 5 >= f->n || !hexdig(f->p[at + 2]) ||
+		    !hexdig(f->p[at + 3]) || !hexdig(f->p[at + 4]) ||
+		    !hexdig(f->p[at + 5]) : !e || !strchr("\"\\/bfnrt", e)) {
+			*odd |= 1ull << k;
+			break;
+		}
+		f->escaped = at + 1;
+		f->escapes = true;
+		*starts |= 1ull << k;
+		if (k < 63)
+			escaped |= 1ull << (k + 1);
+	}
+	return escaped;
+}
+
+/* The control bytes among low: a newline, tab or CR outside strings (in)
+ * is a blank, newlines noted in f->nl; returns the others. */
+static __attribute__((noinline)) uint64_t
+controls(struct fast *f, const char *q, uint64_t low, uint64_t in)
+{
+	uint64_t odd = 0;
+
+	for (; low; low &= low - 1) {
+		int k = __builtin_ctzll(low);
+		char ch = q[k];
+
+		if ((ch == '\n' || ch == '\r' || ch == '\t') &&
+		    !(in >> k & 1)) {
+			f->nl |= (uint64_t)(ch == '\n') << k;
+			continue;
+		}
+		odd |= 1ull << k;
+	}
+	return odd;
+}
+
 /* Indexes the stretch p[base, base + 64): returns its tokens. */
 static uint64_t index_at(struct fast *f, size_t base)
 {
 	struct classes c;
-	uint64_t s, in, odd = 0, low, tok, starts = 0, escaped = 0;
+	uint64_t s, in, odd = 0, tok, starts = 0, escaped = 0;
 	const char *q = f->p + base;
 	char pad[64];
 
@@ -635,37 +694,12 @@ static uint64_t index_at(struct fast *f, size_t base)
 	else
 #endif
 		classify64(q, &c);
-	/* Backslashes, in order (rare): each that is not itself escaped
-	 * starts an escape, checked as the walker checks it; the quote it
-	 * escapes is no quote. The escaped byte may be the next stretch's
-	 * first. */
-	for (low = c.low; low; low &= low - 1) {
-		int k = __builtin_ctzll(low);
-		size_t at = base + (size_t)k;
-		char e;
-
-		if (q[k] != '\\' || at == f->escaped)
-			continue;
-		if (at + 1 >= f->n) {
-			odd |= 1ull << k;
-			break;
-		}
-		e = f->p[at + 1];
-		if (e == 'u' ? at + 5 >= f->n || !hexdig(f->p[at + 2]) ||
-		    !hexdig(f->p[at + 3]) || !hexdig(f->p[at + 4]) ||
-		    !hexdig(f->p[at + 5]) : !strchr("\"\\/bfnrt", e) || !e) {
-			odd |= 1ull << k;
-			break;
-		}
-		f->escaped = at + 1;
-		f->escapes = true;
-		starts |= 1ull << k;
-		if (k < 63)
-			escaped |= 1ull << (k + 1);
+	/* Backslashes, control bytes and bytes >= 0x80 are rare in compact
+	 * JSON (pretty JSON has a newline a line). */
+	if (c.low || f->escaped == base) {
+		escaped = escapes(f, base, q, c.low, &starts, &odd);
+		c.quote &= ~escaped;
 	}
-	if (f->escaped == base)
-		escaped |= 1;
-	c.quote &= ~escaped;
 	/* Inside a string (its opening quote included): an odd number of
 	 * quotes up to here. */
 	s = c.quote;
@@ -682,22 +716,12 @@ static uint64_t index_at(struct fast *f, size_t base)
 	 * tokens, opening and closing. */
 	tok = c.quote | (c.solid & ~in);
 	f->nl = 0;
+	if (!c.low)
+		return tok;
 	odd |= starts & ~in;	/* a backslash outside a string */
-	/* Control bytes: rare in compact JSON, a blank or two a line in
-	 * pretty JSON. A newline, tab or CR outside strings is a blank;
-	 * anything else stops the fast path. */
-	for (low = c.low & ~starts & ~escaped; low; low &= low - 1) {
-		int k = __builtin_ctzll(low);
-		char ch = q[k];
-
-		if ((ch == '\n' || ch == '\r' || ch == '\t') &&
-		    !(in >> k & 1)) {
-			f->nl |= (uint64_t)(ch == '\n') << k;
-			continue;
-		}
-		odd |= 1ull << k;
-	}
+	odd |= controls(f, q, c.low & ~starts & ~escaped, in);
 	if (odd) {
+		/* The fast path stops before the first. */
 		tok &= (1ull << __builtin_ctzll(odd)) - 1;
 		f->stop = true;
 	}

@@ -661,11 +661,11 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	t = ts_of(e);
 	if (t < 0)
 		return;
-	if (method_has(m, "SetIamPolicy") ||
-	    method_has(m, "setIamPermissions"))
+	if (m.ptr && (method_has(m, "SetIamPolicy") ||
+		      method_has(m, "setIamPermissions")))
 		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, false);
-	if (method_has(m, "EnableService") ||
-	    method_has(m, "services.enable"))
+	if (m.ptr && (method_has(m, "EnableService") ||
+		      method_has(m, "services.enable")))
 		note_change(a, wd_entry_get(e, WD_F_PROJECT), t, true);
 	if (!principal.ptr)
 		return;

@@ -1087,6 +1087,19 @@ static int walk(struct cur *c)
 	return c->odd_message ? DEFER : WD_LITE_SUCCESS;
 }
 
+/* A cursor at p[0, n) past leading blanks, with e emptied. */
+static void cur_start(struct cur *c, const char *p, size_t n,
+		      struct wd_entry *e)
+{
+	memset(c, 0, sizeof(*c));
+	c->word = SIZE_MAX;
+	c->p = p;
+	c->n = n;
+	c->e = e;
+	wd_entry_reset(e);
+	ws(c);
+}
+
 static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
 				  size_t *end, uint64_t *newlines,
 				  enum wd_lite_path path)
@@ -1097,13 +1110,7 @@ static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
 	uint64_t lead_nl;
 	int r = SLOW;
 
-	memset(&c, 0, sizeof(c));
-	c.word = SIZE_MAX;
-	c.p = p;
-	c.n = n;
-	c.e = e;
-	wd_entry_reset(e);
-	ws(&c);
+	cur_start(&c, p, n, e);
 	if (c.i >= n || p[c.i] != '{')
 		return WD_LITE_DEFER;
 	c.no_avx2 = path == WD_LITE_PATH_PORTABLE;
@@ -1120,13 +1127,7 @@ static enum wd_lite_result decode(const char *p, size_t n, struct wd_entry *e,
 			c.i += lead;
 			c.nl += lead_nl;
 		} else if (r == SLOW) {
-			memset(&c, 0, sizeof(c));
-			c.word = SIZE_MAX;
-			c.p = p;
-			c.n = n;
-			c.e = e;
-			wd_entry_reset(e);
-			ws(&c);	/* as before: known to end at '{' */
+			cur_start(&c, p, n, e);	/* the walker from scratch */
 		}
 	}
 	if (r == SLOW)

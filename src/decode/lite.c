@@ -208,105 +208,15 @@ static int literal(struct cur *c, const char *lit)
 	return 0;
 }
 
-static int value(struct cur *c, int depth);
+enum kind {		/* what an open container is */
+	K_OTHER, K_ROOT, K_PROTO, K_STATUS, K_AUTHN, K_AUTHZ, K_ITEM,
+};
 
-/* Iterates over an object's members: calls member() with the key; member
- * must consume the value. */
-typedef int member_fn(struct cur *c, struct wd_str key, int depth);
-
-/* After a container's opener (first) or an item: reads up to the next
- * item. Returns 1 past the closer, 0 at an item, DEFER on anything else. */
-static inline int next_item(struct cur *c, char close, bool first)
-{
-	ws(c);
-	if (c->i < c->n && c->p[c->i] == close) {
-		c->i++;
-		return 1;
-	}
-	if (!first) {
-		if (c->i >= c->n || c->p[c->i] != ',')
-			return DEFER;
-		c->i++;
-		ws(c);
-	}
-	return c->i < c->n ? 0 : DEFER;
-}
-
-static int object(struct cur *c, int depth, member_fn *member)
-{
-	struct wd_str key;
-	bool esc;
-	bool first = true;
-	int r;
-
-	if (depth > WD_ENTRY_MAX_DEPTH)
-		return DEFER;
-	c->i++;		/* '{' */
-	for (;;) {
-		if ((r = next_item(c, '}', first)) != 0)
-			return r < 0 ? DEFER : 0;
-		first = false;
-		if (c->i >= c->n || c->p[c->i] != '"')
-			return DEFER;
-		if (string(c, &key, &esc) < 0 || esc)
-			return DEFER;	/* an escaped key could spell a tracked one */
-		ws(c);
-		if (c->i >= c->n || c->p[c->i] != ':')
-			return DEFER;
-		c->i++;
-		ws(c);
-		if (c->i >= c->n)
-			return DEFER;
-		if ((member ? member(c, key, depth + 1) :
-		     value(c, depth + 1)) < 0)
-			return DEFER;
-	}
-}
-
-static int array(struct cur *c, int depth, int (*elem)(struct cur *, int))
-{
-	bool first = true;
-	int r;
-
-	if (depth > WD_ENTRY_MAX_DEPTH)
-		return DEFER;
-	c->i++;		/* '[' */
-	for (;;) {
-		if ((r = next_item(c, ']', first)) != 0)
-			return r < 0 ? DEFER : 0;
-		first = false;
-		if ((elem ? elem(c, depth + 1) : value(c, depth + 1)) < 0)
-			return DEFER;
-	}
-}
-
-static int value(struct cur *c, int depth)
-{
-	struct wd_str s;
-	bool esc;
-
-	switch (c->p[c->i]) {
-	case '{': return object(c, depth, NULL);
-	case '[': return array(c, depth, NULL);
-	case '"': return string(c, &s, &esc);
-	case 't': return literal(c, "true");
-	case 'f': return literal(c, "false");
-	case 'n': return literal(c, "null");
-	default: return number(c, &s);
-	}
-}
-
-/* A string value kept as a field: no escapes, not seen before. */
-static int keep_str(struct cur *c, struct wd_str *slot)
-{
-	bool esc;
-
-	if (slot->ptr || c->p[c->i] != '"')
-		return DEFER;
-	if (string(c, slot, &esc) < 0 || esc)
-		return DEFER;
-	return 0;
-}
+enum act {		/* what the next value is for */
+	A_SKIP, A_TS, A_LOG_NAME, A_INSERT, A_PROTO, A_STATUS, A_METHOD,
+	A_AUTHN, A_AUTHZ, A_CODE, A_MSG, A_EMAIL, A_SUBJECT, A_PERM, A_RES,
+	A_GRANTED, A_ITEM,
+};
 
 /* p[0, n) == lit[0, l), for a literal: unrolled into word compares,
  * where a call to memcmp per key was 5 % of a scan. */
@@ -328,148 +238,307 @@ static inline bool lit_eq(const char *p, size_t n, const char *lit, size_t l)
 	return true;
 }
 
-#define KEY(lit) lit_eq(key.ptr, key.len, lit, sizeof(lit) - 1)
+#define KEYIS(lit) lit_eq(key, klen, lit, sizeof(lit) - 1)
 
-static int status_member(struct cur *c, struct wd_str key, int depth)
+/* What the value of key in a container of kind k is for; DEFER for a
+ * key the walker defers on at once. */
+static inline __attribute__((always_inline)) int
+key_act(enum kind k, const char *key, size_t klen)
 {
-	struct wd_str v;
+	switch (k) {
+	case K_ROOT:
+		if (KEYIS("timestamp"))
+			return A_TS;
+		if (KEYIS("logName"))
+			return A_LOG_NAME;
+		if (KEYIS("insertId"))
+			return A_INSERT;
+		if (KEYIS("protoPayload"))
+			return A_PROTO;
+		/* Envelopes, nested entries and REST error bodies: the
+		 * decoder's. */
+		if (KEYIS("error") || KEYIS("data") || KEYIS("message"))
+			return DEFER;
+		/* Page keys: the framer may take the object for a page. */
+		if (KEYIS("entries") || KEYIS("nextPageToken"))
+			return DEFER;
+		return A_SKIP;
+	case K_PROTO:
+		if (KEYIS("status"))
+			return A_STATUS;
+		if (KEYIS("methodName"))
+			return A_METHOD;
+		if (KEYIS("authenticationInfo"))
+			return A_AUTHN;
+		if (KEYIS("authorizationInfo"))
+			return A_AUTHZ;
+		return A_SKIP;
+	case K_STATUS:
+		if (KEYIS("code"))
+			return A_CODE;
+		if (KEYIS("message"))
+			return A_MSG;
+		return A_SKIP;
+	case K_AUTHN:
+		if (KEYIS("principalEmail"))
+			return A_EMAIL;
+		if (KEYIS("principalSubject"))
+			return A_SUBJECT;
+		return A_SKIP;
+	case K_ITEM:
+		if (KEYIS("permission"))
+			return A_PERM;
+		if (KEYIS("resource"))
+			return A_RES;
+		if (KEYIS("granted"))
+			return A_GRANTED;
+		return A_SKIP;
+	default:
+		return A_SKIP;
+	}
+}
+
+#undef KEYIS
+
+/* The string slot a keep-a-string action fills, or NULL. */
+static inline struct wd_str *act_slot(struct cur *c, int act)
+{
+	switch (act) {
+	case A_TS: return &c->ts;
+	case A_LOG_NAME: return &c->log_name;
+	case A_INSERT: return &c->insert_id;
+	case A_METHOD: return &c->method;
+	case A_EMAIL: return &c->email;
+	case A_SUBJECT: return &c->subject;
+	case A_PERM: return &c->item->perm;
+	case A_RES: return &c->item->res;
+	default: return NULL;
+	}
+}
+
+/* A status message that makes no failure: empty or OK. */
+static bool ok_message(struct wd_str v)
+{
+	return v.len == 0 || (v.len == 2 && memcmp(v.ptr, "OK", 2) == 0);
+}
+
+static void grant(struct authz_item *it, bool granted)
+{
+	it->granted.ptr = granted ? "true" : "false";
+	it->granted.len = granted ? 4 : 5;
+}
+
+/* An authorizationInfo[] item's fields, when it has any. */
+static void add_item(struct cur *c, const struct authz_item *it)
+{
+	if (!it->perm.ptr && !it->res.ptr && !it->granted.ptr)
+		return;
+	wd_entry_add(c->e, WD_F_AUTHZ_PERMISSION, it->perm.ptr ?
+		     it->perm.ptr : "", it->perm.len);
+	wd_entry_add(c->e, WD_F_AUTHZ_RESOURCE, it->res.ptr ? it->res.ptr : "",
+		     it->res.len);
+	wd_entry_add(c->e, WD_F_AUTHZ_GRANTED, it->granted.ptr ?
+		     it->granted.ptr : "absent", it->granted.ptr ?
+		     it->granted.len : 6);
+}
+
+/* The once-only and type checks, shared by the walker and the fast path,
+ * for the value of act that starts with ch: the kind of container it
+ * opens (K_OTHER when it is skipped, or not a container), or DEFER. */
+static inline int take(struct cur *c, int act, char ch)
+{
+	bool opens = ch == '{' || ch == '[';
+
+	switch (act) {
+	case A_SKIP:
+		return K_OTHER;
+	case A_PROTO:
+		if (c->proto || ch != '{')
+			return DEFER;
+		c->proto = true;
+		return K_PROTO;
+	case A_STATUS:
+		if (c->status_seen)
+			return DEFER;
+		c->status_seen = true;
+		/* Anything but an object is not a Status: ignored. */
+		return ch == '{' ? K_STATUS : K_OTHER;
+	case A_AUTHN:
+		if (c->authn_seen || ch != '{')
+			return DEFER;
+		c->authn_seen = true;
+		return K_AUTHN;
+	case A_AUTHZ:
+		if (c->authz_seen || ch != '[')
+			return DEFER;
+		c->authz_seen = true;
+		return K_AUTHZ;
+	case A_ITEM:
+		return ch == '{' ? K_ITEM : DEFER;
+	default:	/* a kept string, the code, the message, the grant */
+		return opens ? DEFER : K_OTHER;
+	}
+}
+
+/* What the items of an array of kind k are for. */
+static inline int elem_act(enum kind k)
+{
+	return k == K_AUTHZ ? A_ITEM : A_SKIP;
+}
+
+static int value(struct cur *c, int depth);
+static int walk_value(struct cur *c, int act, int depth);
+
+/* After a container's opener (first) or an item: reads up to the next
+ * item. Returns 1 past the closer, 0 at an item, DEFER on anything else. */
+static inline int next_item(struct cur *c, char close, bool first)
+{
+	ws(c);
+	if (c->i < c->n && c->p[c->i] == close) {
+		c->i++;
+		return 1;
+	}
+	if (!first) {
+		if (c->i >= c->n || c->p[c->i] != ',')
+			return DEFER;
+		c->i++;
+		ws(c);
+	}
+	return c->i < c->n ? 0 : DEFER;
+}
+
+/* An object of kind k: each member's value goes to walk_value for what
+ * its key is for. */
+static int object(struct cur *c, int depth, enum kind k)
+{
+	struct wd_str key;
+	bool esc;
+	bool first = true;
+	int r, act;
+
+	if (depth > WD_ENTRY_MAX_DEPTH)
+		return DEFER;
+	c->i++;		/* '{' */
+	for (;;) {
+		if ((r = next_item(c, '}', first)) != 0)
+			return r < 0 ? DEFER : 0;
+		first = false;
+		if (c->i >= c->n || c->p[c->i] != '"')
+			return DEFER;
+		if (string(c, &key, &esc) < 0 || esc)
+			return DEFER;	/* an escaped key could spell a tracked one */
+		ws(c);
+		if (c->i >= c->n || c->p[c->i] != ':')
+			return DEFER;
+		c->i++;
+		ws(c);
+		if (c->i >= c->n)
+			return DEFER;
+		act = k == K_OTHER ? A_SKIP : key_act(k, key.ptr, key.len);
+		if (act == DEFER || walk_value(c, act, depth + 1) < 0)
+			return DEFER;
+	}
+}
+
+static int array(struct cur *c, int depth, enum kind k)
+{
+	bool first = true;
+	int r;
+
+	if (depth > WD_ENTRY_MAX_DEPTH)
+		return DEFER;
+	c->i++;		/* '[' */
+	for (;;) {
+		if ((r = next_item(c, ']', first)) != 0)
+			return r < 0 ? DEFER : 0;
+		first = false;
+		if (walk_value(c, elem_act(k), depth + 1) < 0)
+			return DEFER;
+	}
+}
+
+static int value(struct cur *c, int depth)
+{
+	struct wd_str s;
 	bool esc;
 
-	if (KEY("code")) {
-		if (c->p[c->i] != '0' && c->p[c->i] != '-' &&
-		    (c->p[c->i] < '1' || c->p[c->i] > '9'))
+	switch (c->p[c->i]) {
+	case '{': return object(c, depth, K_OTHER);
+	case '[': return array(c, depth, K_OTHER);
+	case '"': return string(c, &s, &esc);
+	case 't': return literal(c, "true");
+	case 'f': return literal(c, "false");
+	case 'n': return literal(c, "null");
+	default: return number(c, &s);
+	}
+}
+
+/* A string value kept as a field: no escapes, not seen before. */
+static int keep_str(struct cur *c, struct wd_str *slot)
+{
+	bool esc;
+
+	if (slot->ptr || c->p[c->i] != '"')
+		return DEFER;
+	if (string(c, slot, &esc) < 0 || esc)
+		return DEFER;
+	return 0;
+}
+
+/* The value at c->i, for act. */
+static int walk_value(struct cur *c, int act, int depth)
+{
+	struct wd_str *slot = act_slot(c, act), v;
+	struct authz_item it;
+	char ch = c->p[c->i];
+	bool esc;
+	int k, r;
+
+	if (slot)
+		return keep_str(c, slot);
+	if ((k = take(c, act, ch)) < 0)
+		return DEFER;
+	switch (act) {
+	case A_CODE:
+		if (ch != '0' && ch != '-' && (ch < '1' || ch > '9'))
 			return DEFER;
 		if (number(c, &v) < 0 || v.len != 1 || v.ptr[0] != '0')
 			return DEFER;	/* a non-zero code: a failure */
 		return 0;
-	}
-	if (KEY("message")) {
-		if (c->p[c->i] != '"' || string(c, &v, &esc) < 0 || esc)
+	case A_MSG:
+		if (ch != '"' || string(c, &v, &esc) < 0 || esc)
 			return DEFER;
 		/* Only a message with code 0 or an OK/empty message is a
 		 * success; code 0 may come later, so remember it. */
-		if (v.len != 0 && !(v.len == 2 && memcmp(v.ptr, "OK", 2) == 0))
+		if (!ok_message(v))
 			c->odd_message = true;
 		return 0;
-	}
-	return value(c, depth);
-}
-
-static int authn_member(struct cur *c, struct wd_str key, int depth)
-{
-	if (KEY("principalEmail"))
-		return keep_str(c, &c->email);
-	if (KEY("principalSubject"))
-		return keep_str(c, &c->subject);
-	return value(c, depth);
-}
-
-static int authz_member_into(struct cur *c, struct wd_str key, int depth,
-			     struct authz_item *it)
-{
-	if (KEY("permission"))
-		return keep_str(c, &it->perm);
-	if (KEY("resource"))
-		return keep_str(c, &it->res);
-	if (KEY("granted")) {
-		if (it->granted.ptr)
+	case A_GRANTED:
+		if (c->item->granted.ptr)
 			return DEFER;
-		if (literal(c, "true") == 0) {
-			it->granted.ptr = "true";
-			it->granted.len = 4;
-			return 0;
-		}
-		if (literal(c, "false") == 0) {
-			it->granted.ptr = "false";
-			it->granted.len = 5;
-			return 0;
-		}
-		return DEFER;
+		if (literal(c, "true") == 0)
+			grant(c->item, true);
+		else if (literal(c, "false") == 0)
+			grant(c->item, false);
+		else
+			return DEFER;
+		return 0;
 	}
-	return value(c, depth);
-}
-
-static int authz_member(struct cur *c, struct wd_str key, int depth)
-{
-	return authz_member_into(c, key, depth, c->item);
-}
-
-static int authz_elem(struct cur *c, int depth)
-{
-	struct authz_item it;
-	int r;
-
-	if (c->p[c->i] != '{')
-		return DEFER;
+	if (k == K_OTHER)
+		return value(c, depth);
+	if (k != K_ITEM)
+		return ch == '{' ? object(c, depth, (enum kind)k) :
+				   array(c, depth, (enum kind)k);
 	memset(&it, 0, sizeof(it));
 	c->item = &it;
-	r = object(c, depth, authz_member);
+	r = object(c, depth, K_ITEM);
 	c->item = NULL;
 	if (r < 0)
 		return DEFER;
-	if (!it.perm.ptr && !it.res.ptr && !it.granted.ptr)
-		return 0;
-	wd_entry_add(c->e, WD_F_AUTHZ_PERMISSION, it.perm.ptr ? it.perm.ptr :
-		     "", it.perm.len);
-	wd_entry_add(c->e, WD_F_AUTHZ_RESOURCE, it.res.ptr ? it.res.ptr : "",
-		     it.res.len);
-	wd_entry_add(c->e, WD_F_AUTHZ_GRANTED, it.granted.ptr ?
-		     it.granted.ptr : "absent", it.granted.ptr ?
-		     it.granted.len : 6);
+	add_item(c, &it);
 	return 0;
 }
 
-static int proto_member(struct cur *c, struct wd_str key, int depth)
-{
-	if (KEY("status")) {
-		if (c->status_seen)
-			return DEFER;
-		c->status_seen = true;
-		if (c->p[c->i] != '{')
-			return value(c, depth);	/* not a Status: ignored */
-		return object(c, depth, status_member);
-	}
-	if (KEY("methodName"))
-		return keep_str(c, &c->method);
-	if (KEY("authenticationInfo")) {
-		if (c->authn_seen || c->p[c->i] != '{')
-			return DEFER;
-		c->authn_seen = true;
-		return object(c, depth, authn_member);
-	}
-	if (KEY("authorizationInfo")) {
-		if (c->authz_seen || c->p[c->i] != '[')
-			return DEFER;
-		c->authz_seen = true;
-		return array(c, depth, authz_elem);
-	}
-	return value(c, depth);
-}
-
-static int root_member(struct cur *c, struct wd_str key, int depth)
-{
-	if (KEY("timestamp"))
-		return keep_str(c, &c->ts);
-	if (KEY("logName"))
-		return keep_str(c, &c->log_name);
-	if (KEY("insertId"))
-		return keep_str(c, &c->insert_id);
-	if (KEY("protoPayload")) {
-		if (c->proto || c->p[c->i] != '{')
-			return DEFER;
-		c->proto = true;
-		return object(c, depth, proto_member);
-	}
-	/* Envelopes, nested entries and REST error bodies: the decoder's. */
-	if (KEY("error") || KEY("data") || KEY("message"))
-		return DEFER;
-	/* Page keys: the framer may take the object for a page. */
-	if (KEY("entries") || KEY("nextPageToken"))
-		return DEFER;
-	return value(c, depth);
-}
-
-#undef KEY
 
 const char *wd_log_kind(struct wd_str ln)
 {
@@ -534,16 +603,6 @@ const char *wd_log_kind(struct wd_str ln)
 
 #define SLOW (-2)
 
-enum kind {		/* what an open container is */
-	K_OTHER, K_ROOT, K_PROTO, K_STATUS, K_AUTHN, K_AUTHZ, K_ITEM,
-};
-
-enum act {		/* what the next value is for */
-	A_SKIP, A_TS, A_LOG_NAME, A_INSERT, A_PROTO, A_STATUS, A_METHOD,
-	A_AUTHN, A_AUTHZ, A_CODE, A_MSG, A_EMAIL, A_SUBJECT, A_PERM, A_RES,
-	A_GRANTED, A_ITEM,
-};
-
 /* Raw classes of 64 bytes, bit k for byte k. */
 struct classes {
 	uint64_t quote;		/* '"' */
@@ -592,8 +651,6 @@ static inline void classify64(const char *p, struct classes *c)
 #endif
 }
 
-/* What indexing carries from one stretch to the next. The walker keeps
- * the stretch's offset and its tokens in locals (registers). */
 #if WD_HAVE_SSE2 && defined(__GNUC__)
 /* The same with AVX2, 32 bytes a compare, where the CPU has it (chosen at
  * run time: the build stays for any x86-64). */
@@ -622,6 +679,8 @@ static void classify64_avx2(const char *p, struct classes *c)
 }
 #endif
 
+/* What indexing carries from one stretch to the next. The walker keeps
+ * the stretch's offset and its tokens in locals (registers). */
 struct fast {
 	const char *p;
 	size_t n;
@@ -800,79 +859,6 @@ static size_t scalar_end(const char *p, size_t n, size_t i)
 	}
 }
 
-#define KEYIS(lit) lit_eq(key, klen, lit, sizeof(lit) - 1)
-
-/* What the value of key in a container of kind k is for; DEFER for a
- * key the walker defers on at once. */
-static int key_act(enum kind k, const char *key, size_t klen)
-{
-	switch (k) {
-	case K_ROOT:
-		if (KEYIS("timestamp"))
-			return A_TS;
-		if (KEYIS("logName"))
-			return A_LOG_NAME;
-		if (KEYIS("insertId"))
-			return A_INSERT;
-		if (KEYIS("protoPayload"))
-			return A_PROTO;
-		if (KEYIS("error") || KEYIS("data") || KEYIS("message") ||
-		    KEYIS("entries") || KEYIS("nextPageToken"))
-			return DEFER;
-		return A_SKIP;
-	case K_PROTO:
-		if (KEYIS("status"))
-			return A_STATUS;
-		if (KEYIS("methodName"))
-			return A_METHOD;
-		if (KEYIS("authenticationInfo"))
-			return A_AUTHN;
-		if (KEYIS("authorizationInfo"))
-			return A_AUTHZ;
-		return A_SKIP;
-	case K_STATUS:
-		if (KEYIS("code"))
-			return A_CODE;
-		if (KEYIS("message"))
-			return A_MSG;
-		return A_SKIP;
-	case K_AUTHN:
-		if (KEYIS("principalEmail"))
-			return A_EMAIL;
-		if (KEYIS("principalSubject"))
-			return A_SUBJECT;
-		return A_SKIP;
-	case K_ITEM:
-		if (KEYIS("permission"))
-			return A_PERM;
-		if (KEYIS("resource"))
-			return A_RES;
-		if (KEYIS("granted"))
-			return A_GRANTED;
-		return A_SKIP;
-	default:
-		return A_SKIP;
-	}
-}
-
-#undef KEYIS
-
-/* The string slot a keep-a-string action fills, or NULL. */
-static struct wd_str *act_slot(struct cur *c, int act)
-{
-	switch (act) {
-	case A_TS: return &c->ts;
-	case A_LOG_NAME: return &c->log_name;
-	case A_INSERT: return &c->insert_id;
-	case A_METHOD: return &c->method;
-	case A_EMAIL: return &c->email;
-	case A_SUBJECT: return &c->subject;
-	case A_PERM: return &c->item->perm;
-	case A_RES: return &c->item->res;
-	default: return NULL;
-	}
-}
-
 /* Takes the next token into pos, or gives up. */
 #define NEXT(pos) do {						\
 		if (!next_tok(&f, &tok, &base, &(pos)))		\
@@ -941,75 +927,36 @@ have_value:
 			if (act != A_STATUS && f.escapes &&
 			    memchr(v.ptr, '\\', v.len))
 				return DEFER;
-
 			if ((slot = act_slot(c, act)) != NULL) {
 				if (slot->ptr)
 					return DEFER;
 				*slot = v;
-			} else if (act == A_MSG) {
-				if (v.len != 0 && !(v.len == 2 &&
-				    memcmp(v.ptr, "OK", 2) == 0))
-					return DEFER;	/* a failure's message */
-			} else if (act == A_STATUS) {
-				if (c->status_seen)
-					return DEFER;
-				c->status_seen = true;
-			} else {
+			} else if (act == A_CODE || act == A_GRANTED ||
+				   take(c, act, ch) < 0) {
 				return DEFER;
+			} else if (act == A_MSG && !ok_message(v)) {
+				return DEFER;	/* a failure's message */
 			}
 		}
 		goto after;
 	}
 	if (ch == '{' || ch == '[') {
-		enum kind k = K_OTHER;
+		int k;
 
-		if (depth + 1 > WD_ENTRY_MAX_DEPTH)
+		if (depth + 1 > WD_ENTRY_MAX_DEPTH ||
+		    (k = take(c, act, ch)) < 0)
 			return DEFER;
-		switch (act) {
-		case A_SKIP:
-			k = depth ? K_OTHER : K_ROOT;
-			break;
-		case A_STATUS:
-			if (c->status_seen)
-				return DEFER;
-			c->status_seen = true;
-			/* An array is not a Status: ignored. */
-			k = ch == '{' ? K_STATUS : K_OTHER;
-			break;
-		case A_PROTO:
-			if (c->proto || ch != '{')
-				return DEFER;
-			c->proto = true;
-			k = K_PROTO;
-			break;
-		case A_AUTHN:
-			if (c->authn_seen || ch != '{')
-				return DEFER;
-			c->authn_seen = true;
-			k = K_AUTHN;
-			break;
-		case A_AUTHZ:
-			if (c->authz_seen || ch != '[')
-				return DEFER;
-			c->authz_seen = true;
-			k = K_AUTHZ;
-			break;
-		case A_ITEM:
-			if (ch != '{')
-				return DEFER;
+		if (depth == 0)
+			k = K_ROOT;	/* the first token */
+		if (k == K_ITEM)
 			memset(&item, 0, sizeof(item));
-			k = K_ITEM;
-			break;
-		default:
-			return DEFER;
-		}
 		depth++;
 		kind[depth] = (unsigned char)k;
 		obj[depth] = ch == '{';
 		first = true;
 		if (ch == '{')
 			goto key;
-		act = k == K_AUTHZ ? A_ITEM : A_SKIP;
+		act = elem_act((enum kind)k);
 		NEXT(pos);
 		ch = p[pos];
 		if (ch == ']')
@@ -1022,13 +969,11 @@ have_value:
 	i -= pos;	/* its length */
 	for (size_t k = 1; k < i; k++)
 		NEXT(pos);
+	if (take(c, act, ch) < 0)
+		return DEFER;
 	switch (act) {
 	case A_SKIP:
-		break;
 	case A_STATUS:
-		if (c->status_seen)
-			return DEFER;
-		c->status_seen = true;
 		break;
 	case A_CODE:
 		if (i != 1 || ch != '0')
@@ -1037,10 +982,9 @@ have_value:
 	case A_GRANTED:
 		if (item.granted.ptr || (ch != 't' && ch != 'f'))
 			return DEFER;
-		item.granted.ptr = ch == 't' ? "true" : "false";
-		item.granted.len = ch == 't' ? 4 : 5;
+		grant(&item, ch == 't');
 		break;
-	default:
+	default:	/* a kept string or the message */
 		return DEFER;
 	}
 after:
@@ -1050,22 +994,14 @@ after:
 		first = false;
 		if (obj[depth])
 			goto key;
-		act = kind[depth] == K_AUTHZ ? A_ITEM : A_SKIP;
+		act = elem_act((enum kind)kind[depth]);
 		goto value;
 	}
 	if (ch != (obj[depth] ? '}' : ']'))
 		return SLOW;
 close:
-	if (kind[depth] == K_ITEM &&
-	    (item.perm.ptr || item.res.ptr || item.granted.ptr)) {
-		wd_entry_add(c->e, WD_F_AUTHZ_PERMISSION, item.perm.ptr ?
-			     item.perm.ptr : "", item.perm.len);
-		wd_entry_add(c->e, WD_F_AUTHZ_RESOURCE, item.res.ptr ?
-			     item.res.ptr : "", item.res.len);
-		wd_entry_add(c->e, WD_F_AUTHZ_GRANTED, item.granted.ptr ?
-			     item.granted.ptr : "absent",
-			     item.granted.ptr ? item.granted.len : 6);
-	}
+	if (kind[depth] == K_ITEM)
+		add_item(c, &item);
 	if (--depth > 0)
 		goto after;
 	c->i = pos + 1;
@@ -1080,7 +1016,7 @@ close:
 /* The walker over the whole object, the reference for the fast path. */
 static int walk(struct cur *c)
 {
-	if (object(c, 1, root_member) < 0)
+	if (object(c, 1, K_ROOT) < 0)
 		return DEFER;
 	/* A status message other than OK: a failure unless a zero code
 	 * came with it; the decoder decides. */

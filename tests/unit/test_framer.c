@@ -2435,6 +2435,25 @@ static bool same_logs(const char *what, const struct sc_log *a,
 
 /* Scans p in one thread and with 3 workers in blocks of block_bytes;
  * returns the blocks framed again, or -1 when the results differ. */
+/* A JSON array of n entries, each element on lines of its own after
+ * indent, with nl inside entries (see blk_entry_json). */
+static void blk_array(struct wd_buf *in, int n, const char *indent,
+		      const char *nl)
+{
+	struct wd_buf e;
+	int i;
+
+	wd_buf_init(&e, 4096);
+	wd_buf_adds(in, "[\n");
+	for (i = 0; i < n; i++) {
+		wd_buf_clear(&e);
+		wd_buf_adds(in, indent);
+		wd_buf_adds(in, blk_entry_json(&e, i, nl));
+		wd_buf_adds(in, i < n - 1 ? ",\n" : "\n]\n");
+	}
+	wd_buf_release(&e);
+}
+
 static long blk_compare(const char *what, const char *p, size_t n,
 			const char *block_bytes)
 {
@@ -2477,23 +2496,15 @@ static void test_blocks_stream(void **state)
 
 static void test_blocks_array(void **state)
 {
-	struct wd_buf in, e;
-	int i;
+	struct wd_buf in;
 
 	(void)state;
 	wd_buf_init(&in, 1u << 24);
-	wd_buf_init(&e, 4096);
 	/* Elements on lines of their own, indented by two: the cutter looks
 	 * for "},\n  {", which only the top level has. */
-	wd_buf_adds(&in, "[\n  ");
-	for (i = 0; i < 400; i++) {
-		wd_buf_clear(&e);
-		wd_buf_adds(&in, blk_entry_json(&e, i, ""));
-		wd_buf_adds(&in, i < 399 ? ",\n  " : "\n]\n");
-	}
+	blk_array(&in, 400, "  ", "");
 	assert_int_equal(blk_compare("array", in.ptr, in.len, "1500"), 0);
 	wd_buf_release(&in);
-	wd_buf_release(&e);
 }
 
 static void test_blocks_wrong_guesses(void **state)
@@ -2506,12 +2517,7 @@ static void test_blocks_wrong_guesses(void **state)
 	wd_buf_init(&e, 4096);
 	/* json.dumps(indent=0)-like: every element and every authorization
 	 * item starts in column 0, so many cuts land inside entries. */
-	wd_buf_adds(&in, "[\n");
-	for (i = 0; i < 300; i++) {
-		wd_buf_clear(&e);
-		wd_buf_adds(&in, blk_entry_json(&e, i, "\n"));
-		wd_buf_adds(&in, i < 299 ? ",\n" : "\n]\n");
-	}
+	blk_array(&in, 300, "", "\n");
 	{
 		/* Whether a cut lands inside an entry depends on where the
 		 * block size falls: try several, all must agree. */

@@ -637,16 +637,8 @@ static bool hint_method(struct wd_str m)
 		default: continue;
 		}
 		tl = strlen(t);
-		if (i + 1 + tl <= m.len) {
-			size_t k = 0;
-
-			/* A short compare, inline: memcmp's call was most of
-			 * this function's cost. */
-			while (k < tl && m.ptr[i + 1 + k] == t[k])
-				k++;
-			if (k == tl)
-				return true;
-		}
+		if (i + 1 + tl <= m.len && memcmp(m.ptr + i + 1, t, tl) == 0)
+			return true;
 	}
 	return false;
 }

@@ -12,67 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "whydenied/lite.h"
+#include "../lite_agree.h"
 
-static const enum wd_field fields[] = {
-	WD_F_TIMESTAMP, WD_F_LOG, WD_F_METHOD, WD_F_PRINCIPAL,
-	WD_F_AUTHZ_PERMISSION, WD_F_AUTHZ_RESOURCE, WD_F_AUTHZ_GRANTED,
-	WD_F_INSERT_ID, WD_F_LOG_NAME, WD_F_FAILURE,
-};
-
-static void same_fields(const struct wd_entry *a, const struct wd_entry *b)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		size_t pa = 0, pb = 0;
-		struct wd_str x, y;
-
-		for (;;) {
-			bool ha = wd_entry_next(a, fields[i], NULL, 0, &pa, &x);
-			bool hb = wd_entry_next(b, fields[i], NULL, 0, &pb, &y);
-
-			assert_int_equal(ha, hb);
-			if (!ha)
-				break;
-			assert_int_equal(x.len, y.len);
-			assert_memory_equal(x.ptr, y.ptr, x.len);
-		}
-	}
-}
-
-/* The fast path (with AVX2 where the CPU has it, and without) and the
- * walker over p[0, n): they must agree; returns the answer. */
+/* The walker's answer over p[0, n), after checking both fast paths
+ * agree with it (lite_agree.h). */
 static enum wd_lite_result agree_n(const char *p, size_t n, size_t *end,
 				   uint64_t *nl)
 {
-	static struct wd_entry a, b;
-	static const enum wd_lite_path fast[] = {
-		WD_LITE_PATH_AUTO, WD_LITE_PATH_PORTABLE,
-	};
-	size_t ea = 0, eb = 0, k;
-	uint64_t na = 0, nb = 0;
-	enum wd_lite_result ra, rb;
+	enum wd_lite_result r;
+	size_t e;
+	uint64_t l;
+	const char *why = lite_disagree(p, n, &r, &e, &l);
 
-	rb = wd_lite_decode_path(p, n, &b, &eb, &nb, WD_LITE_PATH_WALK);
-	for (k = 0; k < 2; k++) {
-		ra = wd_lite_decode_path(p, n, &a, &ea, &na, fast[k]);
-		if (ra != rb)
-			fail_msg("fast %d (path %zu), walker %d on: %.*s", ra,
-				 k, rb, (int)n, p);
-		if (ra != WD_LITE_SUCCESS)
-			continue;
-		assert_int_equal(ea, eb);
-		assert_int_equal(na, nb);
-		same_fields(&a, &b);
-	}
-	if (rb == WD_LITE_SUCCESS) {
+	if (why)
+		fail_msg("%s differs on: %.*s", why, (int)n, p);
+	if (r == WD_LITE_SUCCESS) {
 		if (end)
-			*end = eb;
+			*end = e;
 		if (nl)
-			*nl = nb;
+			*nl = l;
 	}
-	return rb;
+	return r;
 }
 
 static enum wd_lite_result agree(const char *s)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -139,6 +140,46 @@ static inline int wd_has_high_or_nul(const char *p, size_t n)
 	for (; i < n; i++)
 		if ((unsigned char)p[i] >= 0x80 || p[i] == 0)
 			return 1;
+	return 0;
+}
+
+/* Whether p[0, n) holds a or b (each four lower-case ASCII letters) in
+ * any case. Setting bit 0x20 folds exactly 'A'..'Z' onto 'a'..'z' among
+ * the bytes that can then equal a letter, so the compare is exact. */
+static inline int wd_has_word4_ci(const char *p, size_t n, const char a[4],
+				  const char b[4])
+{
+	size_t i = 0;
+	uint32_t wa, wb, w;
+
+#if WD_HAVE_SSE2
+	const __m128i fold = _mm_set1_epi8(0x20);
+
+	for (; i + 19 <= n; i += 16) {
+		__m128i ma = _mm_set1_epi8(-1), mb = ma;
+		int k;
+
+		for (k = 0; k < 4; k++) {
+			__m128i x = _mm_or_si128(_mm_loadu_si128(
+				(const __m128i *)(const void *)(p + i + k)), fold);
+
+			ma = _mm_and_si128(ma, _mm_cmpeq_epi8(x,
+				_mm_set1_epi8(a[k])));
+			mb = _mm_and_si128(mb, _mm_cmpeq_epi8(x,
+				_mm_set1_epi8(b[k])));
+		}
+		if (_mm_movemask_epi8(_mm_or_si128(ma, mb)))
+			return 1;
+	}
+#endif
+	memcpy(&wa, a, 4);
+	memcpy(&wb, b, 4);
+	for (; i + 4 <= n; i++) {
+		memcpy(&w, p + i, 4);
+		w |= 0x20202020u;
+		if (w == wa || w == wb)
+			return 1;
+	}
 	return 0;
 }
 

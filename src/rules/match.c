@@ -60,7 +60,8 @@ struct wd_str wd_vars_get(const struct wd_vars *vars, const char *name)
 	size_t i;
 
 	for (i = 0; i < vars->n; i++)
-		if (strcmp(vars->v[i].name, name) == 0)
+		if (vars->v[i].name[0] == name[0] &&
+		    strcmp(vars->v[i].name, name) == 0)
 			return vars->v[i].val;
 	return none;
 }
@@ -87,7 +88,10 @@ static void vars_put(struct wd_vars *vars, const char *name, struct wd_str val,
 	if (val.ptr == NULL || val.len == 0)
 		return;
 	for (i = 0; i < vars->n; i++) {
-		if (strcmp(vars->v[i].name, name) != 0)
+		/* The first bytes first: a failure puts about 70 names,
+		 * each against all the names before it. */
+		if (vars->v[i].name[0] != name[0] ||
+		    strcmp(vars->v[i].name, name) != 0)
 			continue;
 		if (force || vars->v[i].val.len == 0)
 			vars->v[i].val = val;

@@ -37,9 +37,13 @@ static int digits(const char *s, size_t n, size_t at, size_t k)
 	if (at + k > n)
 		return -1;
 	for (i = at; i < at + k; i++) {
-		if (!isdigit((unsigned char)s[i]))
+		unsigned d = (unsigned)((unsigned char)s[i] - '0');
+
+		/* Not isdigit: it looks up the locale's table a call, and
+		 * this runs for every entry's timestamp. */
+		if (d > 9)
 			return -1;
-		v = v * 10 + (s[i] - '0');
+		v = v * 10 + (int)d;
 	}
 	return v;
 }
@@ -81,7 +85,7 @@ long long wd_parse_rfc3339(const char *s, size_t n)
 	i = 19;
 	if (i < n && s[i] == '.') {
 		i++;
-		while (i < n && isdigit((unsigned char)s[i]))
+		while (i < n && (unsigned)((unsigned char)s[i] - '0') < 10)
 			i++;
 	}
 	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {

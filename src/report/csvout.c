@@ -12,6 +12,22 @@ void wd_csv_init(struct wd_csv *c, FILE *fp)
 	c->failed = false;
 }
 
+/* Writes p[0, n) as one quoted field: libcsv quotes it into a buffer on
+ * the stack, which goes out in one fwrite (csv_fwrite calls fputc for
+ * every byte); a field too long for the buffer goes through csv_fwrite. */
+static void field(struct wd_csv *c, const char *p, size_t n)
+{
+	char out[8192];
+	size_t k = csv_write(out, sizeof(out), p, n);
+
+	if (k <= sizeof(out)) {
+		if (fwrite(out, 1, k, c->fp) != k)
+			c->failed = true;
+	} else if (csv_fwrite(c->fp, p, n) != 0) {
+		c->failed = true;
+	}
+}
+
 void wd_csv_cell(struct wd_csv *c, const char *p, size_t n)
 {
 	if (p == NULL) {
@@ -28,8 +44,7 @@ void wd_csv_cell(struct wd_csv *c, const char *p, size_t n)
 		buf[0] = '\'';
 		memcpy(buf + 1, p, k);
 		if (k == n) {
-			if (csv_fwrite(c->fp, buf, n + 1) != 0)
-				c->failed = true;
+			field(c, buf, n + 1);
 		} else {
 			/* Long cell: quote the guard and the rest as one
 			 * field by writing the whole through a copy. */
@@ -40,13 +55,12 @@ void wd_csv_cell(struct wd_csv *c, const char *p, size_t n)
 			} else {
 				big[0] = '\'';
 				memcpy(big + 1, p, n);
-				if (csv_fwrite(c->fp, big, n + 1) != 0)
-					c->failed = true;
+				field(c, big, n + 1);
 				free(big);
 			}
 		}
-	} else if (csv_fwrite(c->fp, p, n) != 0) {
-		c->failed = true;
+	} else {
+		field(c, p, n);
 	}
 	c->col++;
 }

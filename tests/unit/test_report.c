@@ -420,6 +420,49 @@ static void test_csv_formula_guard(void **state)
 	free(buf);
 }
 
+/* Cells around the size of wd_csv_cell's stack buffer (8192 bytes
+ * quoted): the short ones go through csv_write, the long ones through
+ * csv_fwrite; both must quote the same, and a guarded long cell too. */
+static void test_csv_long_cells(void **state)
+{
+	size_t n, g;
+
+	(void)state;
+	/* Quoted, with the guard or not: every size from 8173 to 8215. */
+	for (n = 7150; n <= 7185; n++)
+	for (g = 0; g < 2; g++) {
+		char *cell = malloc(n + 1), *want = malloc(2 * n + 8), *buf = NULL;
+		size_t len = 0, i, k = 0;
+		FILE *fp = open_memstream(&buf, &len);
+		struct wd_csv c;
+
+		for (i = 0; i < n; i++)
+			cell[i] = i % 7 == 3 ? '"' : (char)('a' + i % 26);
+		cell[0] = g ? '=' : 'x';
+		cell[n] = '\0';
+		want[k++] = '"';
+		if (cell[0] == '=')
+			want[k++] = '\'';
+		for (i = 0; i < n; i++) {
+			if (cell[i] == '"')
+				want[k++] = '"';
+			want[k++] = cell[i];
+		}
+		want[k++] = '"';
+		want[k++] = '\n';
+		want[k] = '\0';
+		wd_csv_init(&c, fp);
+		wd_csv_cell(&c, cell, n);
+		wd_csv_end_row(&c);
+		fclose(fp);
+		assert_false(c.failed);
+		assert_string_equal(buf, want);
+		free(buf);
+		free(want);
+		free(cell);
+	}
+}
+
 static void test_printers_escape(void **state)
 {
 	struct fx f;
@@ -478,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_terminal_escapes),
 		cmocka_unit_test(test_csv_formula_guard),
+		cmocka_unit_test(test_csv_long_cells),
 		cmocka_unit_test(test_printers_escape),
 	};
 

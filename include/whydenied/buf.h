@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdbool.h>
+#include <string.h>
 
 struct wd_buf {
 	char *ptr;
@@ -45,7 +46,14 @@ void *wd_xrealloc(void *p, size_t n);
 char *wd_xstrdup(const char *s);
 char *wd_xstrndup(const char *s, size_t n);
 
-bool wd_str_eq(struct wd_str s, const char *lit);
+/* Inline: with a literal the length is known when compiling, and this
+ * runs for every entry (log kinds, granted flags). */
+static inline bool wd_str_eq(struct wd_str s, const char *lit)
+{
+	size_t l = strlen(lit);
+
+	return s.len == l && (l == 0 || memcmp(s.ptr, lit, l) == 0);
+}
 bool wd_str_has_prefix(struct wd_str s, const char *lit);
 bool wd_mem_eq(const char *p, size_t n, const char *lit);
 

@@ -160,11 +160,6 @@ bool wd_mem_eq(const char *p, size_t n, const char *lit)
 	return n == l && memcmp(p, lit, n) == 0;
 }
 
-bool wd_str_eq(struct wd_str s, const char *lit)
-{
-	return wd_mem_eq(s.ptr, s.len, lit);
-}
-
 bool wd_str_has_prefix(struct wd_str s, const char *lit)
 {
 	size_t l = strlen(lit);

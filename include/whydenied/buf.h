@@ -46,15 +46,21 @@ void *wd_xrealloc(void *p, size_t n);
 char *wd_xstrdup(const char *s);
 char *wd_xstrndup(const char *s, size_t n);
 
-/* Inline: with a literal the length is known when compiling, and this
- * runs for every entry (log kinds, granted flags). */
-static inline bool wd_str_eq(struct wd_str s, const char *lit)
+/* p[0, n) == lit. Inline: with a literal the length is known when
+ * compiling, and this runs for every entry (log kinds, granted flags).
+ * p may be NULL when n is 0. */
+static inline bool wd_mem_eq(const char *p, size_t n, const char *lit)
 {
 	size_t l = strlen(lit);
 
-	return s.len == l && (l == 0 || memcmp(s.ptr, lit, l) == 0);
+	return n == l && (l == 0 || memcmp(p, lit, l) == 0);
 }
+
+static inline bool wd_str_eq(struct wd_str s, const char *lit)
+{
+	return wd_mem_eq(s.ptr, s.len, lit);
+}
+
 bool wd_str_has_prefix(struct wd_str s, const char *lit);
-bool wd_mem_eq(const char *p, size_t n, const char *lit);
 
 #endif

@@ -153,13 +153,6 @@ char *wd_buf_detach(struct wd_buf *b, size_t *len)
 	return p;
 }
 
-bool wd_mem_eq(const char *p, size_t n, const char *lit)
-{
-	size_t l = strlen(lit);
-
-	return n == l && memcmp(p, lit, n) == 0;
-}
-
 bool wd_str_has_prefix(struct wd_str s, const char *lit)
 {
 	size_t l = strlen(lit);

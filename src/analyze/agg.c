@@ -623,6 +623,28 @@ static bool hint_method(struct wd_str m)
 	return wd_has_word4_ci(m.ptr, m.len, "iamp", "enab");
 }
 
+#define ALLOWED_KEY_BUF 512
+
+/* The allowed table's key "principal\tpermission": built in kbuf
+ * (ALLOWED_KEY_BUF bytes) when it fits, as it runs for every success,
+ * else in a->tmp; NULL past a->tmp's cap. */
+static const char *allowed_key(struct wd_agg *a, struct wd_str principal,
+			       struct wd_str perm, char *kbuf, size_t *klen)
+{
+	*klen = principal.len + 1 + perm.len;
+	if (*klen <= ALLOWED_KEY_BUF) {
+		memcpy(kbuf, principal.ptr, principal.len);
+		kbuf[principal.len] = '\t';
+		memcpy(kbuf + principal.len + 1, perm.ptr, perm.len);
+		return kbuf;
+	}
+	wd_buf_clear(&a->tmp);
+	wd_buf_add(&a->tmp, principal.ptr, principal.len);
+	wd_buf_addc(&a->tmp, '\t');
+	wd_buf_add(&a->tmp, perm.ptr, perm.len);
+	return a->tmp.len == *klen ? a->tmp.ptr : NULL;
+}
+
 void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 {
 	struct wd_str m = wd_entry_get(e, WD_F_METHOD);
@@ -655,29 +677,15 @@ void wd_agg_success(struct wd_agg *a, const struct wd_entry *e)
 	       wd_entry_next(e, WD_F_AUTHZ_GRANTED, NULL, 0, &gp, &granted)) {
 		struct allowed *x;
 		uint64_t h, hv;
-		char kbuf[512], *key;
+		char kbuf[ALLOWED_KEY_BUF];
+		const char *key;
 		size_t klen;
 
-		if (granted.len != 4 || memcmp(granted.ptr, "true", 4) != 0 ||
-		    perm.len == 0)
+		if (!wd_str_eq(granted, "true") || perm.len == 0)
 			continue;
-		/* The key in a stack buffer when it fits: this runs for
-		 * every success. */
-		klen = principal.len + 1 + perm.len;
-		if (klen <= sizeof(kbuf)) {
-			key = kbuf;
-			memcpy(key, principal.ptr, principal.len);
-			key[principal.len] = '\t';
-			memcpy(key + principal.len + 1, perm.ptr, perm.len);
-		} else {
-			wd_buf_clear(&a->tmp);
-			wd_buf_add(&a->tmp, principal.ptr, principal.len);
-			wd_buf_addc(&a->tmp, '\t');
-			wd_buf_add(&a->tmp, perm.ptr, perm.len);
-			if (a->tmp.len != klen)
-				continue;	/* past the buffer's cap */
-			key = a->tmp.ptr;
-		}
+		if ((key = allowed_key(a, principal, perm, kbuf, &klen)) ==
+		    NULL)
+			continue;
 		hv = hash_mem(key, klen);
 		h = hv % a->nbuckets;
 		x = allowed_find(a->allowed[h], hv, key, klen);
@@ -703,12 +711,17 @@ static long long allowed_after(struct wd_agg *a, const char *principal,
 {
 	struct allowed *x;
 	uint64_t h, hv;
+	char kbuf[ALLOWED_KEY_BUF];
+	const char *key;
+	size_t klen;
 
-	wd_buf_clear(&a->tmp);
-	wd_buf_printf(&a->tmp, "%s\t%s", principal, perm);
-	hv = hash_mem(a->tmp.ptr, a->tmp.len);
+	key = allowed_key(a, (struct wd_str){ principal, strlen(principal) },
+			  (struct wd_str){ perm, strlen(perm) }, kbuf, &klen);
+	if (key == NULL)
+		return -1;
+	hv = hash_mem(key, klen);
 	h = hv % a->nbuckets;
-	x = allowed_find(a->allowed[h], hv, a->tmp.ptr, a->tmp.len);
+	x = allowed_find(a->allowed[h], hv, key, klen);
 	return x ? x->last_t : -1;
 }
 

@@ -54,14 +54,20 @@ static const char *keep(struct wd_matcher *m, const char *p, size_t n)
 	return q;
 }
 
+/* Whether two variable names are the same, first bytes first: a failure
+ * puts about 70 names, each against all the names before it. */
+static inline bool same_name(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 struct wd_str wd_vars_get(const struct wd_vars *vars, const char *name)
 {
 	struct wd_str none = { NULL, 0 };
 	size_t i;
 
 	for (i = 0; i < vars->n; i++)
-		if (vars->v[i].name[0] == name[0] &&
-		    strcmp(vars->v[i].name, name) == 0)
+		if (same_name(vars->v[i].name, name))
 			return vars->v[i].val;
 	return none;
 }
@@ -88,10 +94,7 @@ static void vars_put(struct wd_vars *vars, const char *name, struct wd_str val,
 	if (val.ptr == NULL || val.len == 0)
 		return;
 	for (i = 0; i < vars->n; i++) {
-		/* The first bytes first: a failure puts about 70 names,
-		 * each against all the names before it. */
-		if (vars->v[i].name[0] != name[0] ||
-		    strcmp(vars->v[i].name, name) != 0)
+		if (!same_name(vars->v[i].name, name))
 			continue;
 		if (force || vars->v[i].val.len == 0)
 			vars->v[i].val = val;
@@ -118,7 +121,7 @@ static void caps_add(struct wd_vars *caps, const char *name, struct wd_str v)
 	if (v.ptr == NULL || v.len == 0)
 		return;
 	for (i = 0; i < caps->n; i++)
-		if (strcmp(caps->v[i].name, name) == 0)
+		if (same_name(caps->v[i].name, name))
 			return;
 	if (caps->n >= WD_MAX_VARS)
 		return;

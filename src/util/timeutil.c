@@ -2,6 +2,7 @@
 #include "whydenied/timeutil.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -29,6 +30,13 @@ long long wd_parse_duration(const char *s)
 	return -1;
 }
 
+/* Not isdigit: it looks up the locale's table a call, and this runs for
+ * every entry's timestamp. */
+static inline bool digit(char c)
+{
+	return (unsigned)((unsigned char)c - '0') < 10;
+}
+
 static int digits(const char *s, size_t n, size_t at, size_t k)
 {
 	int v = 0;
@@ -37,13 +45,9 @@ static int digits(const char *s, size_t n, size_t at, size_t k)
 	if (at + k > n)
 		return -1;
 	for (i = at; i < at + k; i++) {
-		unsigned d = (unsigned)((unsigned char)s[i] - '0');
-
-		/* Not isdigit: it looks up the locale's table a call, and
-		 * this runs for every entry's timestamp. */
-		if (d > 9)
+		if (!digit(s[i]))
 			return -1;
-		v = v * 10 + (int)d;
+		v = v * 10 + (s[i] - '0');
 	}
 	return v;
 }
@@ -85,7 +89,7 @@ long long wd_parse_rfc3339(const char *s, size_t n)
 	i = 19;
 	if (i < n && s[i] == '.') {
 		i++;
-		while (i < n && (unsigned)((unsigned char)s[i] - '0') < 10)
+		while (i < n && digit(s[i]))
 			i++;
 	}
 	if (i < n && (s[i] == 'Z' || s[i] == 'z')) {

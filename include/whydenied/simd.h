@@ -92,8 +92,8 @@ static inline size_t wd_find_struct(const char *p, size_t n, uint64_t *lines)
 	return n;
 }
 
-/* How many bytes of p[0, n) equal c. */
-static inline uint64_t wd_count_byte(const char *p, size_t n, char c)
+/* How many bytes of p[0, n) equal c: 16 bytes a step. */
+static inline uint64_t wd_count_byte_sse2(const char *p, size_t n, char c)
 {
 	uint64_t k = 0;
 	size_t i = 0;
@@ -119,6 +119,54 @@ static inline uint64_t wd_count_byte(const char *p, size_t n, char c)
 	for (; i < n; i++)
 		k += p[i] == c;
 	return k;
+}
+
+#if WD_HAVE_SSE2 && defined(__GNUC__)
+#include <immintrin.h>
+
+/* The same with AVX2, 64 bytes a step in two lanes of counts (the reading
+ * thread counts every newline of a parallel scan: half the instructions
+ * of SSE2). The caller checks the CPU has it. */
+__attribute__((target("avx2"))) static inline uint64_t
+wd_count_byte_avx2(const char *p, size_t n, char c)
+{
+	const __m256i v = _mm256_set1_epi8(c), z = _mm256_setzero_si256();
+	uint64_t k = 0;
+	size_t i = 0;
+
+	while (i + 64 <= n) {
+		/* Up to 255 rounds of -1 per match fit a byte lane. */
+		size_t lim = n - i > 64 * 255 ? i + 64 * 255 : n;
+		__m256i a = z, b = z, sum;
+
+		for (; i + 64 <= lim; i += 64) {
+			__m256i x = _mm256_loadu_si256(
+				(const __m256i *)(const void *)(p + i));
+			__m256i y = _mm256_loadu_si256(
+				(const __m256i *)(const void *)(p + i + 32));
+
+			a = _mm256_sub_epi8(a, _mm256_cmpeq_epi8(x, v));
+			b = _mm256_sub_epi8(b, _mm256_cmpeq_epi8(y, v));
+		}
+		sum = _mm256_add_epi64(_mm256_sad_epu8(a, z),
+				       _mm256_sad_epu8(b, z));
+		k += (uint64_t)_mm256_extract_epi64(sum, 0) +
+		     (uint64_t)_mm256_extract_epi64(sum, 1) +
+		     (uint64_t)_mm256_extract_epi64(sum, 2) +
+		     (uint64_t)_mm256_extract_epi64(sum, 3);
+	}
+	return k + wd_count_byte_sse2(p + i, n - i, c);
+}
+#endif
+
+/* How many bytes of p[0, n) equal c. */
+static inline uint64_t wd_count_byte(const char *p, size_t n, char c)
+{
+#if WD_HAVE_SSE2 && defined(__GNUC__)
+	if (n >= 256 && __builtin_cpu_supports("avx2"))
+		return wd_count_byte_avx2(p, n, c);
+#endif
+	return wd_count_byte_sse2(p, n, c);
 }
 
 /* Number of bytes >= 0x80 or == 0 in p (non-zero means "not plain ASCII

@@ -906,9 +906,9 @@ fast_body(struct cur *c, const char *p, size_t n,
 	struct fast f;
 	unsigned char kind[WD_ENTRY_MAX_DEPTH + 2];
 	bool obj[WD_ENTRY_MAX_DEPTH + 2];	/* an object, not an array */
-	int depth = 0, act = A_SKIP;
+	int depth = 0, act = A_SKIP, sdepth = 0;
 	size_t base = 0, pos = 0, i;
-	uint64_t tok;
+	uint64_t tok, skipped = 0;
 	bool first;
 	char ch;
 
@@ -976,6 +976,14 @@ have_value:
 			return DEFER;
 		if (depth == 0)
 			k = K_ROOT;	/* the first token */
+		if (k == K_OTHER) {
+			/* A container no kept field is in: skip_* below. */
+			skipped = ch == '{';
+			sdepth = depth + 1;
+			if (ch == '{')
+				goto skip_key_first;
+			goto skip_value_first;
+		}
 		if (k == K_ITEM)
 			memset(item, 0, sizeof(*item));
 		depth++;
@@ -1032,6 +1040,75 @@ close:
 		add_item(c, item);
 	if (--depth > 0)
 		goto after;
+	goto done;
+
+	/* A skipped container (kind K_OTHER) and all in it: the same grammar
+	 * with no key looked up, no take and no kind kept. The open
+	 * containers are the bits of skipped (1 an object, the innermost
+	 * lowest), sdepth deep. A seventh fewer instructions than walking
+	 * them as above. */
+skip_key_first:
+	NEXT(pos);
+	ch = p[pos];
+	if (ch == '}')
+		goto skip_close;
+	goto skip_key_have;
+skip_key:
+	NEXT(pos);
+	ch = p[pos];
+skip_key_have:
+	if (ch != '"')
+		return SLOW;
+	NEXT(i);
+	if (f.escapes && memchr(p + pos + 1, '\\', i - pos - 1))
+		return DEFER;	/* as above: the walker defers on it */
+	NEXT(pos);
+	if (p[pos] != ':')
+		return SLOW;
+skip_value:
+	NEXT(pos);
+	ch = p[pos];
+skip_value_have:
+	if (ch == '"') {
+		NEXT(pos);
+		goto skip_after;
+	}
+	if (ch == '{' || ch == '[') {
+		if (sdepth + 1 > WD_ENTRY_MAX_DEPTH)
+			return DEFER;
+		sdepth++;
+		skipped = skipped << 1 | (ch == '{');
+		if (ch == '{')
+			goto skip_key_first;
+		goto skip_value_first;
+	}
+	if ((i = scalar_end(p, n, pos)) == SIZE_MAX)
+		return SLOW;
+	for (i -= pos; i > 1; i--)
+		NEXT(pos);
+skip_after:
+	NEXT(pos);
+	ch = p[pos];
+	if (ch == ',') {
+		if (skipped & 1)
+			goto skip_key;
+		goto skip_value;
+	}
+	if (ch != ((skipped & 1) ? '}' : ']'))
+		return SLOW;
+skip_close:
+	skipped >>= 1;
+	if (--sdepth > depth)
+		goto skip_after;
+	goto after;
+skip_value_first:
+	NEXT(pos);
+	ch = p[pos];
+	if (ch == ']')
+		goto skip_close;
+	goto skip_value_have;
+
+done:
 	c->i = pos + 1;
 	/* Newlines up to pos (2 << 63 wraps to 0). */
 	c->nl = f.newlines + bits_set(f.nl & ((2ull << (pos - base)) - 1));

@@ -279,6 +279,62 @@ static void test_depth(void **state)
 	}
 }
 
+/* Containers where no kept field can be (request bodies, labels...) are
+ * skipped by a loop of their own: the same grammar, the same answers. */
+static void test_skipped(void **state)
+{
+	static const struct {
+		const char *s;
+		enum wd_lite_result want;
+	} cases[] = {
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":{},\"b\":[],\"c\":[{}],"
+		  "\"d\":[[]],\"e\":{\"f\":[1,{\"g\":null}]}}}",
+		  WD_LITE_SUCCESS },
+		{ "{\"timestamp\":\"t\",\"x\":[{\"a\":[\"s\",-1.5e2,true]},{}],"
+		  "\"protoPayload\":{\"status\":{\"code\":0}}}", WD_LITE_SUCCESS },
+		/* An escaped value is fine; an escaped key defers, as the
+		 * walker does. */
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":\"v\\\"w\"}}",
+		  WD_LITE_SUCCESS },
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\\u0062\":1}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":1]}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":[1}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":1,}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":[,1]}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":1 \"b\":2}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\" 1}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":{1:2}}", WD_LITE_DEFER },
+		{ "{\"timestamp\":\"t\",\"x\":[{\"a\":[1,2],}]}", WD_LITE_DEFER },
+		/* After a skipped container the walk goes on where it was. */
+		{ "{\"timestamp\":\"t\",\"x\":{\"a\":{\"b\":[true,false]}},"
+		  "\"protoPayload\":{\"status\":{\"code\":7}}}", WD_LITE_DEFER },
+		{ "{\"protoPayload\":{\"request\":{\"status\":{\"code\":7}},"
+		  "\"status\":{\"code\":0}},\"timestamp\":\"t\"}",
+		  WD_LITE_SUCCESS },
+	};
+	char buf[1024];
+	size_t i;
+	int k, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (agree(cases[i].s) != cases[i].want)
+			fail_msg("case %zu: %s", i, cases[i].s);
+	/* Skipped containers across stretch edges: every offset of the
+	 * nesting against the 64-byte stretches. */
+	for (j = 0; j < 70; j++) {
+		k = snprintf(buf, sizeof(buf), "{\"timestamp\":\"t\",\"x\":"
+			     "{\"%.*s\":[{\"a\":[1,{}]},[],\"%.*s\"],\"b\":"
+			     "{\"c\":{\"d\":null}}},\"y\":1}", j,
+			     "................................................"
+			     "..........................", 70 - j,
+			     "................................................"
+			     "..........................");
+		assert_true(k > 0 && (size_t)k < sizeof(buf));
+		assert_int_equal(agree(buf), WD_LITE_SUCCESS);
+	}
+}
+
 /* Every single-byte change of a real entry, to every byte that means
  * something to JSON: the two paths agree. */
 static void test_mutations(void **state)
@@ -310,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_stretch_edges),
 		cmocka_unit_test(test_escapes),
 		cmocka_unit_test(test_depth),
+		cmocka_unit_test(test_skipped),
 		cmocka_unit_test(test_mutations),
 	};
 

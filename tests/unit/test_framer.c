@@ -1684,6 +1684,170 @@ static void test_gzip_corrupt(void **state)
 	free(plain);
 }
 
+/* gzip of [p, p + n) with a name, a comment, an extra field and a header
+ * CRC (gzip -N and other tools write some of them). */
+static char *gzip_mem_header(const char *p, size_t n, size_t *out_n)
+{
+	z_stream zs;
+	gz_header h;
+	size_t cap = compressBound((uLong)n) + 256;
+	char *out = xmalloc(cap);
+	static unsigned char extra[] = "AB\4\0xyzw";
+
+	memset(&zs, 0, sizeof(zs));
+	memset(&h, 0, sizeof(h));
+	h.name = (Bytef *)"entries.jsonl";
+	h.comment = (Bytef *)"an export";
+	h.extra = extra;
+	h.extra_len = 8;
+	h.hcrc = 1;
+	h.time = 1700000000;
+	h.os = 3;
+	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8,
+				      Z_DEFAULT_STRATEGY), Z_OK);
+	assert_int_equal(deflateSetHeader(&zs, &h), Z_OK);
+	zs.next_in = (unsigned char *)(uintptr_t)p;
+	zs.avail_in = (uInt)n;
+	zs.next_out = (unsigned char *)out;
+	zs.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+	*out_n = cap - zs.avail_out;
+	deflateEnd(&zs);
+	return out;
+}
+
+/* The gzip reader over reads of every size from 1 byte: the same bytes
+ * as the plain input (the reading thread asks for what room a batch has
+ * left, which can be a few bytes). */
+static void test_gzip_read_sizes(void **state)
+{
+	static const size_t caps[] = { 1, 2, 3, 7, 64, 1000, 4096, 65536 };
+	size_t pn, gn, c;
+	char *plain = gz_plain(&pn), *gz = gzip_mem(plain, pn, &gn);
+	char *out = xmalloc(pn + 65536);
+
+	(void)state;
+	for (c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		struct wd_reader *r;
+		struct wd_err err;
+		size_t len = 0;
+		ssize_t k;
+
+		wd_err_clear(&err);
+		assert_int_equal(wd_reader_open_mem(&r, "sizes.gz", gz, gn,
+						    &err), 0);
+		while ((k = wd_reader_read(r, out + len, caps[c], &err)) > 0) {
+			assert_true((size_t)k <= caps[c]);
+			len += (size_t)k;
+			assert_true(len <= pn);
+		}
+		if (k < 0)
+			fail_msg("read %zu at a time: %s", caps[c], err.msg);
+		assert_int_equal(len, pn);
+		assert_memory_equal(out, plain, pn);
+		wd_reader_close(r);
+	}
+	free(out);
+	free(gz);
+	free(plain);
+}
+
+/* Optional header fields (name, comment, extra, header CRC) are read past. */
+static void test_gzip_header_fields(void **state)
+{
+	size_t pn, gn, on;
+	char *plain = gz_plain(&pn), *gz = gzip_mem_header(plain, pn, &gn);
+	char *out = plain_bytes(gz, gn, &on);
+
+	(void)state;
+	assert_int_equal(on, pn);
+	assert_memory_equal(out, plain, pn);
+	free(out);
+	free(gz);
+	free(plain);
+}
+
+/* One member per entry (a log shipper that appends a member a line):
+ * every entry, in order. */
+static void test_gzip_many_members(void **state)
+{
+	struct sc_log l;
+	size_t pn, len = 0, k = 0, i;
+	char *plain = gz_plain(&pn), *all = xmalloc(2 * pn + 64 * GZ_N);
+	const char *line = plain;
+
+	(void)state;
+	for (i = 0; i < GZ_N; i++) {
+		const char *nl = strchr(line, '\n');
+		size_t gn;
+		char *g = gzip_mem(line, (size_t)(nl - line) + 1, &gn);
+
+		memcpy(all + len, g, gn);
+		len += gn;
+		free(g);
+		line = nl + 1;
+	}
+	sc_init_mode(&l, 2);
+	sc_mem(&l, "members.jsonl.gz", all, len);
+	assert_true(ids_prefix(&l, &k));
+	assert_int_equal(k, GZ_N);
+	assert_int_equal(wd_scanner_stats(l.s)->inputs_error, 0);
+	assert_int_equal(wd_scanner_stats(l.s)->inputs[0].bytes, pn);
+	sc_free(&l);
+	free(all);
+	free(plain);
+}
+
+/* After a member, bytes that are no gzip member: an error naming the
+ * input, every entry of the member delivered. */
+static void test_gzip_trailing_garbage(void **state)
+{
+	struct sc_log l;
+	size_t pn, gn, k = 0;
+	char *plain = gz_plain(&pn), *gz = gzip_mem(plain, pn, &gn);
+
+	(void)state;
+	gz = xrealloc(gz, gn + 16);
+	memcpy(gz + gn, "not gzip at all!", 16);
+	sc_init(&l);
+	sc_mem(&l, "garbage.gz", gz, gn + 16);
+	if (!ids_prefix(&l, &k) || k != GZ_N ||
+	    wd_scanner_stats(l.s)->inputs_error != 1 ||
+	    !has_warning(&l, "'garbage.gz': corrupt gzip stream")) {
+		sc_dump("garbage.gz", &l);
+		fail_msg("trailing garbage: expected every entry and an error");
+	}
+	sc_free(&l);
+	free(gz);
+	free(plain);
+}
+
+/* A wrong CRC32 or length in the trailer: the stream is corrupt. */
+static void test_gzip_bad_trailer(void **state)
+{
+	int which;
+
+	(void)state;
+	for (which = 0; which < 2; which++) {
+		struct sc_log l;
+		size_t pn, gn;
+		char *plain = gz_plain(&pn), *gz = gzip_mem(plain, pn, &gn);
+
+		gz[gn - (which ? 1 : 8)] ^= 0x5a;	/* CRC32, then ISIZE */
+		sc_init(&l);
+		sc_mem(&l, "trailer.gz", gz, gn);
+		if (wd_scanner_stats(l.s)->inputs_error != 1 ||
+		    !has_warning(&l, "'trailer.gz': corrupt gzip stream")) {
+			sc_dump("trailer.gz", &l);
+			fail_msg("bad %s: expected an error", which ? "ISIZE" :
+				 "CRC32");
+		}
+		sc_free(&l);
+		free(gz);
+		free(plain);
+	}
+}
+
 static void test_gzip_empty(void **state)
 {
 	struct sc_log l;
@@ -2614,6 +2778,11 @@ int main(void)
 		T(test_gzip_mem_error_names_input),
 		T(test_gzip_corrupt),
 		T(test_gzip_empty),
+		T(test_gzip_read_sizes),
+		T(test_gzip_header_fields),
+		T(test_gzip_many_members),
+		T(test_gzip_trailing_garbage),
+		T(test_gzip_bad_trailer),
 	};
 	const struct CMUnitTest walk[] = {
 		T(test_walk_sink_tree),

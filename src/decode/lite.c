@@ -1045,8 +1045,8 @@ close:
 	/* A skipped container (kind K_OTHER) and all in it: the same grammar
 	 * with no key looked up, no take and no kind kept. The open
 	 * containers are the bits of skipped (1 an object, the innermost
-	 * lowest), sdepth deep. A seventh fewer instructions than walking
-	 * them as above. */
+	 * lowest), sdepth deep. The fast path runs about 7 % fewer
+	 * instructions than when it walked them as above. */
 skip_key_first:
 	NEXT(pos);
 	ch = p[pos];

@@ -933,8 +933,8 @@ key:
 	/* An escaped key could spell a tracked one: the walker defers. */
 	if (f.escapes && memchr(p + pos + 1, '\\', i - pos - 1))
 		return DEFER;
-	act = kind[depth] == K_OTHER ? A_SKIP :
-	      key_act(kind[depth], p + pos + 1, i - pos - 1);
+	/* No container here is K_OTHER: those go to skip_* below. */
+	act = key_act(kind[depth], p + pos + 1, i - pos - 1);
 	if (act == DEFER)
 		return DEFER;
 	NEXT(pos);

@@ -143,16 +143,19 @@ static char *plain_bytes(const char *p, size_t n, size_t *out_n)
 	return out;
 }
 
-/* gzip of [p, p + n) as one member. */
-static char *gzip_mem(const char *p, size_t n, size_t *out_n)
+/* gzip of [p, p + n) as one member, with header fields h when not NULL. */
+static char *gzip_mem_with(const char *p, size_t n, gz_header *h,
+			   size_t *out_n)
 {
 	z_stream zs;
-	size_t cap = compressBound((uLong)n) + 64;
+	size_t cap = compressBound((uLong)n) + 256;
 	char *out = xmalloc(cap);
 
 	memset(&zs, 0, sizeof(zs));
 	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8,
 				      Z_DEFAULT_STRATEGY), Z_OK);
+	if (h)
+		assert_int_equal(deflateSetHeader(&zs, h), Z_OK);
 	zs.next_in = (unsigned char *)(uintptr_t)p;
 	zs.avail_in = (uInt)n;
 	zs.next_out = (unsigned char *)out;
@@ -161,6 +164,11 @@ static char *gzip_mem(const char *p, size_t n, size_t *out_n)
 	*out_n = cap - zs.avail_out;
 	deflateEnd(&zs);
 	return out;
+}
+
+static char *gzip_mem(const char *p, size_t n, size_t *out_n)
+{
+	return gzip_mem_with(p, n, NULL, out_n);
 }
 
 /* Deterministic pseudo-random bytes. */
@@ -1688,13 +1696,9 @@ static void test_gzip_corrupt(void **state)
  * CRC (gzip -N and other tools write some of them). */
 static char *gzip_mem_header(const char *p, size_t n, size_t *out_n)
 {
-	z_stream zs;
 	gz_header h;
-	size_t cap = compressBound((uLong)n) + 256;
-	char *out = xmalloc(cap);
 	static unsigned char extra[] = "AB\4\0xyzw";
 
-	memset(&zs, 0, sizeof(zs));
 	memset(&h, 0, sizeof(h));
 	h.name = (Bytef *)"entries.jsonl";
 	h.comment = (Bytef *)"an export";
@@ -1703,17 +1707,7 @@ static char *gzip_mem_header(const char *p, size_t n, size_t *out_n)
 	h.hcrc = 1;
 	h.time = 1700000000;
 	h.os = 3;
-	assert_int_equal(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8,
-				      Z_DEFAULT_STRATEGY), Z_OK);
-	assert_int_equal(deflateSetHeader(&zs, &h), Z_OK);
-	zs.next_in = (unsigned char *)(uintptr_t)p;
-	zs.avail_in = (uInt)n;
-	zs.next_out = (unsigned char *)out;
-	zs.avail_out = (uInt)cap;
-	assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
-	*out_n = cap - zs.avail_out;
-	deflateEnd(&zs);
-	return out;
+	return gzip_mem_with(p, n, &h, out_n);
 }
 
 /* The gzip reader over reads of every size from 1 byte: the same bytes

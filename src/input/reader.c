@@ -102,12 +102,14 @@ struct gz_src {
 #ifdef WD_HAVE_ISAL
 #define GZ_NEXT_IN(g) ((g)->st.next_in)
 #define GZ_AVAIL_IN(g) ((g)->st.avail_in)
+#define GZ_NEXT_OUT(g) ((g)->st.next_out)
 #define GZ_AVAIL_OUT(g) ((g)->st.avail_out)
 
-static void gz_start(struct gz_src *g)
+static bool gz_start(struct gz_src *g)
 {
 	isal_inflate_init(&g->st);
 	g->st.crc_flag = ISAL_GZIP;	/* header, CRC32 and length checked */
+	return true;
 }
 
 /* The next member: a fresh state over the input and output left. */
@@ -152,11 +154,12 @@ static void gz_end(struct gz_src *g)
 #else
 #define GZ_NEXT_IN(g) ((g)->zs.next_in)
 #define GZ_AVAIL_IN(g) ((g)->zs.avail_in)
+#define GZ_NEXT_OUT(g) ((g)->zs.next_out)
 #define GZ_AVAIL_OUT(g) ((g)->zs.avail_out)
 
-static void gz_start(struct gz_src *g)
+static bool gz_start(struct gz_src *g)
 {
-	(void)g;	/* inflateInit2 in detect, which can fail */
+	return inflateInit2(&g->zs, 15 + 32) == Z_OK;
 }
 
 static void gz_next_member(struct gz_src *g)
@@ -192,13 +195,8 @@ static ssize_t gz_read(void *self, char *buf, size_t cap, struct wd_err *err)
 		return 0;
 	if (cap > UINT32_MAX)
 		cap = UINT32_MAX;
-#ifdef WD_HAVE_ISAL
-	g->st.next_out = (uint8_t *)buf;
-	g->st.avail_out = (uint32_t)cap;
-#else
-	g->zs.next_out = (unsigned char *)buf;
-	g->zs.avail_out = (uInt)cap;
-#endif
+	GZ_NEXT_OUT(g) = (unsigned char *)buf;
+	GZ_AVAIL_OUT(g) = (uint32_t)cap;
 	while (GZ_AVAIL_OUT(g) == cap) {
 		if (GZ_AVAIL_IN(g) == 0 && !g->eof_in) {
 			ssize_t n = wd_reader_read(g->under, (char *)g->in,
@@ -317,14 +315,11 @@ static int detect(struct wd_reader **rp, const char *path, struct wd_err *err)
 	g = wd_xcalloc(1, sizeof(*g));
 	g->under = r;
 	g->path = path;
-#ifndef WD_HAVE_ISAL
-	if (inflateInit2(&g->zs, 15 + 32) != Z_OK) {
+	if (!gz_start(g)) {
 		free(g);
 		return wd_err_set(err, WD_ENOMEM, "cannot start gzip for '%s'",
 				  path);
 	}
-#endif
-	gz_start(g);
 	gz = reader_new(&gz_ops, g);
 	gz->gzip = true;
 	*rp = gz;
